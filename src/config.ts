@@ -1,0 +1,123 @@
+import { z } from "zod";
+
+/**
+ * Configuration, read once from the environment, validated, and passed down.
+ * Nothing else in the code reads process.env.
+ */
+
+const port = z.coerce.number().int().min(0).max(65535);
+const httpUrl = z.url({ protocol: /^https?$/ });
+
+const databaseUrl = z.string().refine((v) => v.startsWith("sqlite:") || /^postgres(ql)?:\/\//.test(v), {
+  message: "must be sqlite:<path> or postgres://…",
+});
+
+/** `name:role:key` entries separated by commas, e.g. `alice:reviewer:s3cr3t,ci:requester:k2`. */
+const apiKeys = z.string().transform((v, ctx) => {
+  const keys: ApiKey[] = [];
+  for (const entry of v
+    .split(",")
+    .map((e) => e.trim())
+    .filter(Boolean)) {
+    const [name, role, ...rest] = entry.split(":");
+    const key = rest.join(":");
+    if (!name || !key || !ROLES.includes(role as Role)) {
+      ctx.addIssue({
+        code: "custom",
+        message: `entry "${name ?? ""}:…" must be name:role:key with role one of ${ROLES.join(", ")}`,
+      });
+      return z.NEVER;
+    }
+    if (key.length < 8) {
+      ctx.addIssue({ code: "custom", message: `key of "${name}" is shorter than 8 characters` });
+      return z.NEVER;
+    }
+    keys.push({ name, role: role as Role, key });
+  }
+  return keys;
+});
+
+export const ROLES = ["requester", "reviewer", "admin"] as const;
+export type Role = (typeof ROLES)[number];
+export type ApiKey = { name: string; role: Role; key: string };
+
+const EnvSchema = z.object({
+  PORT: port.default(8080),
+  HOST: z.string().min(1).optional(),
+  DATABASE_URL: databaseUrl.default("sqlite:./data/intentflow.db"),
+  REDIS_URL: z.url({ protocol: /^rediss?$/ }).optional(),
+  LLM_PROVIDER: z.enum(["ollama", "openai", "offline"]).optional(),
+  OLLAMA_HOST: httpUrl.default("http://127.0.0.1:11434"),
+  OLLAMA_MODEL: z.string().min(1).default("llama3.1"),
+  OPENAI_API_KEY: z.string().min(1).optional(),
+  OPENAI_BASE_URL: httpUrl.optional(),
+  OPENAI_MODEL: z.string().min(1).default("gpt-4o-mini"),
+  INVENTORY_FILE: z.string().min(1).default("./inventory.yaml"),
+  API_KEYS: apiKeys.default([]),
+  LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
+  SANDBOX_MEMORY_MB: z.coerce.number().int().min(8).max(4096).default(64),
+  SANDBOX_TIMEOUT_MS: z.coerce.number().int().min(100).max(86_400_000).default(600_000),
+  AUTO_APPROVE_READ_ONLY: z.stringbool().default(false),
+  FLOW_ROLLOUT_PERCENT: z.coerce.number().min(0).max(100).default(100),
+});
+
+export type Config = {
+  port: number;
+  /** Undefined means: loopback unless API keys are configured. */
+  host: string;
+  database: { kind: "sqlite"; path: string } | { kind: "postgres"; url: string };
+  redisUrl: string | undefined;
+  llm: {
+    provider: "ollama" | "openai" | "offline" | "auto";
+    ollama: { host: string; model: string };
+    openai: { apiKey: string | undefined; baseURL: string | undefined; model: string };
+  };
+  inventoryFile: string;
+  apiKeys: ApiKey[];
+  logLevel: z.infer<typeof EnvSchema>["LOG_LEVEL"];
+  sandbox: { memoryMb: number; timeoutMs: number };
+  approval: { autoApproveReadOnly: boolean };
+  route: { flowRolloutPercent: number };
+};
+
+export class ConfigError extends Error {
+  constructor(readonly problems: { variable: string; message: string }[]) {
+    super(`invalid configuration:\n${problems.map((p) => `  ${p.variable}: ${p.message}`).join("\n")}`);
+    this.name = "ConfigError";
+  }
+}
+
+export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
+  // Empty strings count as unset, as shells and compose files often export them that way.
+  const present = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ""));
+  const parsed = EnvSchema.safeParse(present);
+  if (!parsed.success) {
+    throw new ConfigError(
+      parsed.error.issues.map((i) => ({ variable: String(i.path[0] ?? "?"), message: i.message })),
+    );
+  }
+  const e = parsed.data;
+  if (e.LLM_PROVIDER === "openai" && !e.OPENAI_API_KEY)
+    throw new ConfigError([{ variable: "OPENAI_API_KEY", message: "required when LLM_PROVIDER=openai" }]);
+  const database = e.DATABASE_URL.startsWith("sqlite:")
+    ? ({ kind: "sqlite", path: e.DATABASE_URL.slice("sqlite:".length) || ":memory:" } as const)
+    : ({ kind: "postgres", url: e.DATABASE_URL } as const);
+  return {
+    port: e.PORT,
+    // With no API keys anyone who can reach the port could run commands: stay on loopback.
+    host: e.HOST ?? "127.0.0.1",
+    database,
+    redisUrl: e.REDIS_URL,
+    llm: {
+      provider: e.LLM_PROVIDER ?? "auto",
+      ollama: { host: e.OLLAMA_HOST, model: e.OLLAMA_MODEL },
+      openai: { apiKey: e.OPENAI_API_KEY, baseURL: e.OPENAI_BASE_URL, model: e.OPENAI_MODEL },
+    },
+    inventoryFile: e.INVENTORY_FILE,
+    apiKeys: e.API_KEYS,
+    logLevel: e.LOG_LEVEL,
+    sandbox: { memoryMb: e.SANDBOX_MEMORY_MB, timeoutMs: e.SANDBOX_TIMEOUT_MS },
+    approval: { autoApproveReadOnly: e.AUTO_APPROVE_READ_ONLY },
+    route: { flowRolloutPercent: e.FLOW_ROLLOUT_PERCENT },
+  };
+}

@@ -1,0 +1,146 @@
+/**
+ * The store's contract, named by intent. One implementation (kysely) serves SQLite and
+ * PostgreSQL; callers never see SQL. JSON-shaped fields are parsed objects here.
+ */
+import type { Plan } from "../plan/schema";
+
+export type Engine = "queue" | "flow";
+export type VersionStatus = "pending" | "approved" | "rejected";
+export type RunStatus = "queued" | "running" | "succeeded" | "failed" | "cancelled" | "timed_out";
+export type StepStatus =
+  | "pending"
+  | "running"
+  | "succeeded"
+  | "failed"
+  | "skipped"
+  | "cancelled"
+  | "timed_out";
+
+export type Diagnostic = {
+  code: number | string;
+  message: string;
+  line: number;
+  column: number;
+  severity: "error" | "warning";
+};
+
+export type PlanRecord = {
+  id: string;
+  plan: Plan;
+  /** How the plan arrived. */
+  origin: "intent" | "plan" | "legacy";
+  /** Which planner made it ("offline", "ollama:llama3.1", ...), null for imported plans. */
+  planner: string | null;
+  createdAt: string;
+};
+
+export type FlowRecord = { id: string; name: string; createdAt: string };
+
+export type FlowVersionRecord = {
+  flowId: string;
+  version: number;
+  planId: string;
+  engine: Engine;
+  status: VersionStatus;
+  /** Route decision (score, level, factors, reason) as returned by route(). */
+  route: unknown;
+  /** TypeScript source (flow engine only). */
+  source: string | null;
+  diagnostics: Diagnostic[];
+  /** Bundled script and its source map (flow engine only). */
+  bundle: string | null;
+  sourceMap: string | null;
+  /** sha256 of what runs: the bundle for the flow engine, the canonical plan JSON for the queue engine. */
+  hash: string;
+  readOnly: boolean;
+  createdAt: string;
+  createdBy: string | null;
+  approvedBy: string | null;
+  approvedAt: string | null;
+  approvedHash: string | null;
+  comment: string | null;
+};
+
+export type RunRecord = {
+  id: string;
+  flowId: string;
+  version: number;
+  engine: Engine;
+  status: RunStatus;
+  params: Record<string, unknown>;
+  /** The hash the run was started with; the engine re-checks it before executing. */
+  hash: string;
+  error: string | null;
+  createdAt: string;
+  startedAt: string | null;
+  finishedAt: string | null;
+};
+
+export type StepResultRecord = {
+  runId: string;
+  stepId: string;
+  /** "" for steps that have no host (log, sleep, notify). */
+  host: string;
+  status: StepStatus;
+  attempts: number;
+  exitCode: number | null;
+  stdout: string;
+  stderr: string;
+  error: string | null;
+  startedAt: string | null;
+  finishedAt: string | null;
+};
+
+export type LogRecord = {
+  runId: string;
+  seq: number;
+  at: string;
+  level: "debug" | "info" | "warn" | "error";
+  stepId: string | null;
+  host: string | null;
+  message: string;
+};
+
+export type JournalRecord = { runId: string; key: string; result: unknown; createdAt: string };
+
+export interface Store {
+  readonly kind: "sqlite" | "postgres";
+  /** Runs pending migrations; safe to call at every start. */
+  migrate(): Promise<void>;
+  ping(): Promise<boolean>;
+  close(): Promise<void>;
+
+  /** Writes plan, flow (when new) and version in one transaction: all or nothing. */
+  saveVersion(input: { plan: PlanRecord; flow: FlowRecord; version: FlowVersionRecord }): Promise<void>;
+  getPlan(id: string): Promise<PlanRecord | undefined>;
+  getFlow(id: string): Promise<FlowRecord | undefined>;
+  getVersion(flowId: string, version: number): Promise<FlowVersionRecord | undefined>;
+  latestVersion(flowId: string): Promise<FlowVersionRecord | undefined>;
+  /** Sets status approved with who/when/hash only if the version is still pending; returns the result or undefined. */
+  approveVersion(
+    flowId: string,
+    version: number,
+    approval: { by: string; at: string; hash: string; comment: string | null },
+  ): Promise<FlowVersionRecord | undefined>;
+
+  insertRun(run: RunRecord): Promise<void>;
+  getRun(id: string): Promise<RunRecord | undefined>;
+  updateRun(
+    id: string,
+    patch: Partial<Pick<RunRecord, "status" | "error" | "startedAt" | "finishedAt">>,
+  ): Promise<void>;
+  /** Runs left queued or running, e.g. by a crash: candidates for resume. */
+  unfinishedRuns(): Promise<RunRecord[]>;
+
+  /** Insert or replace the (runId, stepId, host) row. */
+  putStepResult(result: StepResultRecord): Promise<void>;
+  stepResults(runId: string): Promise<StepResultRecord[]>;
+
+  appendLog(log: Omit<LogRecord, "seq">): Promise<void>;
+  logs(runId: string): Promise<LogRecord[]>;
+
+  /** A completed capability call's recorded result, if any. */
+  getJournal(runId: string, key: string): Promise<JournalRecord | undefined>;
+  /** Records a completed call; a second put for the same key keeps the first. */
+  putJournal(entry: JournalRecord): Promise<void>;
+}
