@@ -58,7 +58,7 @@ const EnvSchema = z.object({
   SANDBOX_MEMORY_MB: z.coerce.number().int().min(8).max(4096).default(64),
   SANDBOX_TIMEOUT_MS: z.coerce.number().int().min(100).max(86_400_000).default(600_000),
   AUTO_APPROVE_READ_ONLY: z.stringbool().default(false),
-  FLOW_ROLLOUT_PERCENT: z.coerce.number().min(0).max(100).default(100),
+  FLOW_ROLLOUT_PERCENT: z.coerce.number().min(0).max(100).default(0),
 });
 
 export type Config = {
