@@ -42,6 +42,8 @@ export type FlowVersionRecord = {
   planId: string;
   engine: Engine;
   status: VersionStatus;
+  /** Host names each step's selectors resolved to when the version was made: approval covers exactly these. */
+  targets: Record<string, string[]>;
   /** Route decision (score, level, factors, reason) as returned by route(). */
   route: unknown;
   /** TypeScript source (flow engine only). */
