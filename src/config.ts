@@ -63,7 +63,7 @@ const EnvSchema = z.object({
 
 export type Config = {
   port: number;
-  /** Undefined means: loopback unless API keys are configured. */
+  /** Loopback unless API keys are configured. */
   host: string;
   database: { kind: "sqlite"; path: string } | { kind: "postgres"; url: string };
   redisUrl: string | undefined;
@@ -99,13 +99,21 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   const e = parsed.data;
   if (e.LLM_PROVIDER === "openai" && !e.OPENAI_API_KEY)
     throw new ConfigError([{ variable: "OPENAI_API_KEY", message: "required when LLM_PROVIDER=openai" }]);
+  const loopback = (h: string) => h === "localhost" || h === "::1" || h.startsWith("127.");
+  if (e.HOST && !loopback(e.HOST) && !e.API_KEYS.length)
+    throw new ConfigError([
+      {
+        variable: "HOST",
+        message: `listening on ${e.HOST} needs API_KEYS: without keys the service stays on loopback`,
+      },
+    ]);
   const database = e.DATABASE_URL.startsWith("sqlite:")
     ? ({ kind: "sqlite", path: e.DATABASE_URL.slice("sqlite:".length) || ":memory:" } as const)
     : ({ kind: "postgres", url: e.DATABASE_URL } as const);
   return {
     port: e.PORT,
     // With no API keys anyone who can reach the port could run commands: stay on loopback.
-    host: e.HOST ?? "127.0.0.1",
+    host: e.HOST ?? (e.API_KEYS.length ? "0.0.0.0" : "127.0.0.1"),
     database,
     redisUrl: e.REDIS_URL,
     llm: {

@@ -1,0 +1,114 @@
+import { parseArgs } from "node:util";
+import { createCompiler } from "./compile";
+import { ConfigError, loadConfig } from "./config";
+import { loadInventory } from "./inventory";
+import { prepareVersion } from "./pipeline";
+import { selectPlanner } from "./plan/select";
+import type { EnginePreference } from "./route";
+import { sandboxAvailable } from "./sandbox/runner";
+import { listen } from "./server";
+import { createIntentflow } from "./service";
+
+const USAGE = `usage:
+  intentflow serve                      start the API (and an in-process worker)
+  intentflow plan "<intent>" [--engine auto|queue|flow] [--json]
+                                        print the plan, the route decision and the generated code`;
+
+async function serveCommand(): Promise<void> {
+  const config = loadConfig();
+  const svc = await createIntentflow(config);
+  const server = await listen(svc);
+  const resumed = await svc.runs.resumeUnfinished();
+  svc.log.info(
+    {
+      url: `http://${config.host}:${server.port}`,
+      store: config.database.kind === "sqlite" ? `sqlite ${config.database.path}` : "postgres",
+      queue: "in-process",
+      planner: svc.planner.name,
+      flowEngine: svc.flowAvailable ? "available" : "unavailable",
+      resumedRuns: resumed.length,
+    },
+    `intentflow listening; planner: ${svc.plannerReason}` +
+      (config.apiKeys.length ? "" : "; no API_KEYS configured, so only loopback clients can reach it"),
+  );
+  const stop = async () => {
+    await server.close();
+    await svc.close();
+    process.exit(0);
+  };
+  process.once("SIGINT", stop);
+  process.once("SIGTERM", stop);
+}
+
+async function planCommand(args: string[]): Promise<void> {
+  const { values, positionals } = parseArgs({
+    args,
+    allowPositionals: true,
+    options: { engine: { type: "string", default: "auto" }, json: { type: "boolean", default: false } },
+  });
+  const intent = positionals.join(" ").trim();
+  if (!intent) throw new UsageError("plan needs the intent text in quotes");
+  if (!["auto", "queue", "flow"].includes(values.engine))
+    throw new UsageError(`--engine must be auto, queue or flow, not "${values.engine}"`);
+  const config = loadConfig();
+  const inventory = await loadInventory(config.inventoryFile);
+  const { provider, reason } = await selectPlanner(config.llm);
+  const planned = await provider.plan(intent, { inventory: inventory.describe() });
+  const timings: Record<string, number> = {};
+  const prepared = await prepareVersion(
+    {
+      inventory,
+      planner: provider,
+      compiler: createCompiler(),
+      flowAvailable: sandboxAvailable(),
+      flowRolloutPercent: config.route.flowRolloutPercent,
+    },
+    { plan: planned.plan, origin: "intent", planner: planned.provider, warnings: [] },
+    { engine: values.engine as EnginePreference, force: false },
+    timings,
+  );
+  const { decision, compiled } = prepared;
+  if (values.json) {
+    console.log(
+      JSON.stringify(
+        {
+          plan: planned.plan,
+          route: decision,
+          source: compiled?.source ?? null,
+          diagnostics: compiled?.diagnostics ?? [],
+        },
+        null,
+        2,
+      ),
+    );
+    return;
+  }
+  console.log(`# planner: ${reason}\n`);
+  console.log(`# plan\n${JSON.stringify(planned.plan, null, 2)}\n`);
+  console.log(
+    `# route: ${decision.engine} engine (score ${decision.score}, ${decision.level}): ${decision.reason}`,
+  );
+  for (const [name, f] of Object.entries(decision.factors))
+    console.log(`#   ${name.padEnd(18)} ${String(f.score).padStart(3)}  ${f.why}`);
+  console.log(
+    compiled
+      ? `\n# generated flow\n${compiled.source}`
+      : "\n# the queue engine runs the plan's steps directly: no code is generated",
+  );
+}
+
+class UsageError extends Error {}
+
+async function main(argv: string[]): Promise<void> {
+  const [command, ...rest] = argv;
+  if (command === "serve") return serveCommand();
+  if (command === "plan") return planCommand(rest);
+  throw new UsageError(command ? `unknown command "${command}"` : "no command given");
+}
+
+main(process.argv.slice(2)).catch((e: unknown) => {
+  if (e instanceof UsageError) console.error(`intentflow: ${e.message}\n${USAGE}`);
+  else if (e instanceof ConfigError) console.error(`intentflow: ${e.message}`);
+  else console.error(`intentflow: ${e instanceof Error ? e.message : String(e)}`);
+  process.exit(e instanceof UsageError ? 64 : 1);
+});

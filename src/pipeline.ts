@@ -1,0 +1,241 @@
+import { randomUUID } from "node:crypto";
+import type { CompiledFlow } from "./compile";
+import type { Inventory } from "./inventory/types";
+import { parsePlanInput } from "./plan/input";
+import type { PlanProvider } from "./plan/provider";
+import type { Plan } from "./plan/schema";
+import { runnableHash } from "./review/hash";
+import { type ApprovalPolicy, assessPlan, autoApproves } from "./review/policy";
+import { type EnginePreference, type RouteDecision, route } from "./route";
+import type { FlowVersionRecord, PlanRecord, Store } from "./store/types";
+
+/**
+ * The pipeline, in order: plan → resolve hosts → route → compile (flow engine) → review.
+ * Each stage is a function from one typed value to the next and is timed. Nothing is
+ * stored until every stage has accepted the input, so bad input leaves the store as it was.
+ */
+
+export type PipelineDeps = {
+  store: Store;
+  inventory: Inventory;
+  planner: PlanProvider;
+  compiler: { compilePlan(plan: Plan, targets: Record<string, string[]>): Promise<CompiledFlow> };
+  policy: ApprovalPolicy;
+  flowAvailable: boolean;
+  flowRolloutPercent: number;
+};
+
+export type RouteRequest = { engine: EnginePreference; force: boolean; actor: string | null };
+
+export type VersionResult = {
+  plan: Plan;
+  route: RouteDecision;
+  flow: {
+    id: string;
+    version: number;
+    status: FlowVersionRecord["status"];
+    engine: FlowVersionRecord["engine"];
+    readOnly: boolean;
+    hash: string;
+    source?: string;
+    diagnostics?: FlowVersionRecord["diagnostics"];
+  };
+  planner: string | null;
+  warnings: string[];
+  timings: Record<string, number>;
+};
+
+export class PipelineError extends Error {
+  constructor(
+    readonly code: "policy_denied" | "compile_failed",
+    message: string,
+    readonly field?: string,
+    readonly details?: unknown,
+  ) {
+    super(message);
+    this.name = "PipelineError";
+  }
+}
+
+async function timed<T>(
+  timings: Record<string, number>,
+  stage: string,
+  fn: () => Promise<T> | T,
+): Promise<T> {
+  const start = performance.now();
+  try {
+    return await fn();
+  } finally {
+    timings[stage] = Math.round((performance.now() - start) * 100) / 100;
+  }
+}
+
+export async function versionFromIntent(
+  deps: PipelineDeps,
+  text: string,
+  req: RouteRequest,
+): Promise<VersionResult> {
+  const timings: Record<string, number> = {};
+  const planned = await timed(timings, "plan", () =>
+    deps.planner.plan(text, { inventory: deps.inventory.describe() }),
+  );
+  return makeVersion(
+    deps,
+    { plan: planned.plan, origin: "intent", planner: planned.provider, warnings: [] },
+    req,
+    timings,
+  );
+}
+
+export async function versionFromPlanInput(
+  deps: PipelineDeps,
+  body: unknown,
+  req: RouteRequest,
+): Promise<VersionResult> {
+  const timings: Record<string, number> = {};
+  const input = await timed(timings, "plan", () => parsePlanInput(body));
+  return makeVersion(
+    deps,
+    { plan: input.plan, origin: input.origin, planner: null, warnings: input.warnings },
+    req,
+    timings,
+  );
+}
+
+export type PlannedInput = {
+  plan: Plan;
+  origin: PlanRecord["origin"];
+  planner: string | null;
+  warnings: string[];
+};
+
+export type PreparedVersion = {
+  input: PlannedInput;
+  targets: Record<string, string[]>;
+  decision: RouteDecision;
+  compiled: CompiledFlow | null;
+  risk: ReturnType<typeof assessPlan>;
+  hash: string;
+};
+
+/** Every stage but storing: what `intentflow plan` shows, and what makeVersion saves. */
+export async function prepareVersion(
+  deps: Omit<PipelineDeps, "store" | "policy">,
+  input: PlannedInput,
+  req: Omit<RouteRequest, "actor">,
+  timings: Record<string, number>,
+): Promise<PreparedVersion> {
+  const { plan } = input;
+  const targets = await timed(timings, "resolve", () => resolveTargets(deps.inventory, plan));
+  const risk = assessPlan(plan);
+  if (risk.denied.length)
+    throw new PipelineError(
+      "policy_denied",
+      `the plan contains commands the policy refuses: ${risk.denied.map((d) => `${d.stepId} (${d.reason})`).join("; ")}`,
+      `steps.${risk.denied[0]!.stepId}`,
+      risk.denied,
+    );
+  const decision = await timed(timings, "route", () =>
+    route(plan, {
+      preference: req.engine,
+      force: req.force,
+      flowAvailable: deps.flowAvailable,
+      flowRolloutPercent: deps.flowRolloutPercent,
+    }),
+  );
+  const compiled =
+    decision.engine === "flow"
+      ? await timed(timings, "compile", () => deps.compiler.compilePlan(plan, targets))
+      : null;
+  if (compiled && !compiled.bundle)
+    throw new PipelineError(
+      "compile_failed",
+      "the generated flow did not compile",
+      undefined,
+      compiled.diagnostics,
+    );
+  const hash = compiled?.bundle ? runnableHash({ bundle: compiled.bundle }) : runnableHash({ plan, targets });
+  return { input, targets, decision, compiled, risk, hash };
+}
+
+async function makeVersion(
+  deps: PipelineDeps,
+  input: PlannedInput,
+  req: RouteRequest,
+  timings: Record<string, number>,
+): Promise<VersionResult> {
+  const { targets, decision, compiled, risk, hash } = await prepareVersion(deps, input, req, timings);
+  const { plan } = input;
+  const hasErrors = Boolean(compiled?.diagnostics.some((d) => d.severity === "error"));
+  const approved = autoApproves(deps.policy, risk, hasErrors);
+  const now = new Date().toISOString();
+  const planRecord: PlanRecord = {
+    id: randomUUID(),
+    plan,
+    origin: input.origin,
+    planner: input.planner,
+    createdAt: now,
+  };
+  const flowId = randomUUID();
+  const version: FlowVersionRecord = {
+    flowId,
+    version: 1,
+    planId: planRecord.id,
+    engine: decision.engine,
+    status: approved ? "approved" : "pending",
+    targets,
+    route: decision,
+    source: compiled?.source ?? null,
+    diagnostics: compiled?.diagnostics ?? [],
+    bundle: compiled?.bundle ?? null,
+    sourceMap: compiled?.sourceMap ?? null,
+    hash,
+    readOnly: risk.readOnly,
+    createdAt: now,
+    createdBy: req.actor,
+    approvedBy: approved ? "policy:auto-approve-read-only" : null,
+    approvedAt: approved ? now : null,
+    approvedHash: approved ? hash : null,
+    comment: approved ? "read-only flow approved by policy" : null,
+  };
+  await timed(timings, "store", () =>
+    deps.store.saveVersion({
+      plan: planRecord,
+      flow: { id: flowId, name: plan.title, createdAt: now },
+      version,
+    }),
+  );
+  return {
+    plan,
+    route: decision,
+    flow: {
+      id: flowId,
+      version: 1,
+      status: version.status,
+      engine: version.engine,
+      readOnly: risk.readOnly,
+      hash,
+      ...(compiled ? { source: compiled.source, diagnostics: compiled.diagnostics } : {}),
+    },
+    planner: input.planner,
+    warnings: input.warnings,
+    timings,
+  };
+}
+
+/** Every step's selectors expanded to inventory host names; unknown names fail here, before anything is stored. */
+export function resolveTargets(inventory: Inventory, plan: Plan): Record<string, string[]> {
+  const params = new Map(plan.params.map((p) => [p.name, p]));
+  const targets: Record<string, string[]> = {};
+  for (const s of plan.steps) {
+    if (!s.targets) continue;
+    const selectors = s.targets.flatMap((t) => {
+      const m = /^\{\{\s*params\.([a-zA-Z0-9_]+)\s*\}\}$/.exec(t);
+      if (!m) return [t];
+      const d = params.get(m[1]!)?.default;
+      return Array.isArray(d) ? d : typeof d === "string" ? [d] : [];
+    });
+    targets[s.id] = inventory.resolve(selectors);
+  }
+  return targets;
+}

@@ -1,0 +1,102 @@
+import { type Logger, pino } from "pino";
+import { createSshCapability } from "./capabilities/ssh";
+import type { SshCapability } from "./capabilities/types";
+import { createCompiler } from "./compile";
+import type { Config } from "./config";
+import { CapabilityExecutor } from "./engines/capability-executor";
+import { FlowEngine } from "./engines/flow-engine";
+import type { JobQueue } from "./engines/job-queue";
+import { MemoryQueue } from "./engines/memory-queue";
+import { QueueEngine } from "./engines/queue-engine";
+import { Runs } from "./engines/runs";
+import { loadInventory } from "./inventory";
+import type { Inventory } from "./inventory/types";
+import type { PipelineDeps } from "./pipeline";
+import type { PlanProvider } from "./plan/provider";
+import { selectPlanner } from "./plan/select";
+import { sandboxAvailable } from "./sandbox/runner";
+import { openStore } from "./store";
+import type { Store } from "./store/types";
+
+/**
+ * Builds the whole service from a Config: one place that says which parts are in use.
+ * Tests pass overrides (a planner pointed at a replay server, an inventory of test hosts).
+ */
+
+export type Intentflow = {
+  config: Config;
+  log: Logger;
+  store: Store;
+  inventory: Inventory;
+  planner: PlanProvider;
+  plannerReason: string;
+  queue: JobQueue;
+  ssh: SshCapability;
+  runs: Runs;
+  pipeline: PipelineDeps;
+  flowAvailable: boolean;
+  close(): Promise<void>;
+};
+
+export type Overrides = Partial<{ planner: PlanProvider; inventory: Inventory; log: Logger }>;
+
+export async function createIntentflow(config: Config, overrides: Overrides = {}): Promise<Intentflow> {
+  const log =
+    overrides.log ??
+    pino({
+      level: config.logLevel,
+      // Defence in depth: credentials never reach the logger, and these paths are cut if they ever do.
+      redact: {
+        paths: [
+          "*.password",
+          "*.privateKey",
+          "*.passphrase",
+          "*.apiKey",
+          "*.key",
+          "req.headers.authorization",
+        ],
+        censor: "[redacted]",
+      },
+    });
+  const store = await openStore(config.database);
+  await store.migrate();
+  const inventory = overrides.inventory ?? (await loadInventory(config.inventoryFile));
+  const selected = overrides.planner
+    ? { provider: overrides.planner, reason: `planner supplied by the caller: ${overrides.planner.name}` }
+    : await selectPlanner(config.llm);
+  const queue = new MemoryQueue();
+  const ssh = createSshCapability({ inventory });
+  const executor = new CapabilityExecutor({ store, ssh });
+  const flowAvailable = sandboxAvailable();
+  const flowEngine = flowAvailable ? new FlowEngine({ store, executor, limits: config.sandbox }) : null;
+  const queueEngine = new QueueEngine({ queue, store, executor });
+  const runs = new Runs({ store, queue, queueEngine, flowEngine });
+  const compiler = createCompiler();
+  const pipeline: PipelineDeps = {
+    store,
+    inventory,
+    planner: selected.provider,
+    compiler,
+    policy: config.approval,
+    flowAvailable,
+    flowRolloutPercent: config.route.flowRolloutPercent,
+  };
+  return {
+    config,
+    log,
+    store,
+    inventory,
+    planner: selected.provider,
+    plannerReason: selected.reason,
+    queue,
+    ssh,
+    runs,
+    pipeline,
+    flowAvailable,
+    async close() {
+      await queue.close();
+      await ssh.close();
+      await store.close();
+    },
+  };
+}
