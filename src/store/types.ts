@@ -118,6 +118,8 @@ export interface Store {
   getFlow(id: string): Promise<FlowRecord | undefined>;
   getVersion(flowId: string, version: number): Promise<FlowVersionRecord | undefined>;
   latestVersion(flowId: string): Promise<FlowVersionRecord | undefined>;
+  /** Versions matching the filter, newest first (whole records, bundles included). */
+  listVersions(filter?: { flowId?: string; status?: VersionStatus }): Promise<FlowVersionRecord[]>;
   /** Sets status approved with who/when/hash only if the version is still pending; returns the result or undefined. */
   approveVersion(
     flowId: string,
@@ -133,6 +135,8 @@ export interface Store {
   ): Promise<void>;
   /** Runs left queued or running, e.g. by a crash: candidates for resume. */
   unfinishedRuns(): Promise<RunRecord[]>;
+  /** Runs matching the filter, newest first; at most `limit` (default 100). */
+  listRuns(filter?: { flowId?: string; status?: RunStatus; limit?: number }): Promise<RunRecord[]>;
 
   /** Insert or replace the (runId, stepId, host) row. */
   putStepResult(result: StepResultRecord): Promise<void>;

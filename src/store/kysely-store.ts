@@ -1,0 +1,258 @@
+import { type Kysely, sql } from "kysely";
+import { isUniqueViolation, StoreConflictError } from "./errors";
+import { migrateToLatest } from "./migrations";
+import * as rec from "./records";
+import type { Database } from "./schema";
+import type {
+  FlowRecord,
+  FlowVersionRecord,
+  JournalRecord,
+  LogRecord,
+  PlanRecord,
+  RunRecord,
+  RunStatus,
+  StepResultRecord,
+  Store,
+  VersionStatus,
+} from "./types";
+
+/** Statuses a run can be left in by a crash: it was never finished. */
+const UNFINISHED: RunStatus[] = ["queued", "running"];
+
+/**
+ * The Store over kysely: one query layer for SQLite and PostgreSQL. Every query here is
+ * portable (no dialect branches); row ↔ record mapping is in records.ts.
+ */
+export class KyselyStore implements Store {
+  constructor(
+    private readonly db: Kysely<Database>,
+    readonly kind: "sqlite" | "postgres",
+  ) {}
+
+  migrate(): Promise<void> {
+    return migrateToLatest(this.db);
+  }
+
+  async ping(): Promise<boolean> {
+    try {
+      await sql`select 1`.execute(this.db);
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  close(): Promise<void> {
+    return this.db.destroy();
+  }
+
+  /**
+   * Plans are immutable, so a plan id already stored (a new version of the same plan) is
+   * kept as is; the flow likewise. The version must be new: a taken (flow, version) is a
+   * StoreConflictError and nothing of this call stays.
+   */
+  async saveVersion(input: {
+    plan: PlanRecord;
+    flow: FlowRecord;
+    version: FlowVersionRecord;
+  }): Promise<void> {
+    try {
+      await this.db.transaction().execute(async (trx) => {
+        await trx
+          .insertInto("plans")
+          .values(rec.planToRow(input.plan))
+          .onConflict((oc) => oc.column("id").doNothing())
+          .execute();
+        await trx
+          .insertInto("flows")
+          .values(rec.flowToRow(input.flow))
+          .onConflict((oc) => oc.column("id").doNothing())
+          .execute();
+        await trx.insertInto("flow_versions").values(rec.versionToRow(input.version)).execute();
+      });
+    } catch (error) {
+      const { flowId, version } = input.version;
+      if (isUniqueViolation(error))
+        throw new StoreConflictError(`flow ${flowId} already has a version ${version}`, { cause: error });
+      throw error;
+    }
+  }
+
+  async getPlan(id: string): Promise<PlanRecord | undefined> {
+    const row = await this.db.selectFrom("plans").selectAll().where("id", "=", id).executeTakeFirst();
+    return row && rec.planFromRow(row);
+  }
+
+  async getFlow(id: string): Promise<FlowRecord | undefined> {
+    const row = await this.db.selectFrom("flows").selectAll().where("id", "=", id).executeTakeFirst();
+    return row && rec.flowFromRow(row);
+  }
+
+  async getVersion(flowId: string, version: number): Promise<FlowVersionRecord | undefined> {
+    const row = await this.db
+      .selectFrom("flow_versions")
+      .selectAll()
+      .where("flow_id", "=", flowId)
+      .where("version", "=", version)
+      .executeTakeFirst();
+    return row && rec.versionFromRow(row);
+  }
+
+  async latestVersion(flowId: string): Promise<FlowVersionRecord | undefined> {
+    const row = await this.db
+      .selectFrom("flow_versions")
+      .selectAll()
+      .where("flow_id", "=", flowId)
+      .orderBy("version", "desc")
+      .limit(1)
+      .executeTakeFirst();
+    return row && rec.versionFromRow(row);
+  }
+
+  async listVersions(filter: { flowId?: string; status?: VersionStatus } = {}): Promise<FlowVersionRecord[]> {
+    let query = this.db.selectFrom("flow_versions").selectAll();
+    if (filter.flowId !== undefined) query = query.where("flow_id", "=", filter.flowId);
+    if (filter.status !== undefined) query = query.where("status", "=", filter.status);
+    const rows = await query.orderBy("created_at", "desc").orderBy("version", "desc").execute();
+    return rows.map(rec.versionFromRow);
+  }
+
+  /** The `status = 'pending'` condition makes this the arbiter: of racing approvals, one updates. */
+  async approveVersion(
+    flowId: string,
+    version: number,
+    approval: { by: string; at: string; hash: string; comment: string | null },
+  ): Promise<FlowVersionRecord | undefined> {
+    const row = await this.db
+      .updateTable("flow_versions")
+      .set({
+        status: "approved",
+        approved_by: approval.by,
+        approved_at: approval.at,
+        approved_hash: approval.hash,
+        comment: approval.comment,
+      })
+      .where("flow_id", "=", flowId)
+      .where("version", "=", version)
+      .where("status", "=", "pending")
+      .returningAll()
+      .executeTakeFirst();
+    return row && rec.versionFromRow(row);
+  }
+
+  async insertRun(run: RunRecord): Promise<void> {
+    try {
+      await this.db.insertInto("runs").values(rec.runToRow(run)).execute();
+    } catch (error) {
+      if (isUniqueViolation(error))
+        throw new StoreConflictError(`run ${run.id} already exists`, { cause: error });
+      throw error;
+    }
+  }
+
+  async getRun(id: string): Promise<RunRecord | undefined> {
+    const row = await this.db.selectFrom("runs").selectAll().where("id", "=", id).executeTakeFirst();
+    return row && rec.runFromRow(row);
+  }
+
+  async updateRun(
+    id: string,
+    patch: Partial<Pick<RunRecord, "status" | "error" | "startedAt" | "finishedAt">>,
+  ): Promise<void> {
+    const set = rec.runPatchToRow(patch);
+    if (Object.keys(set).length === 0) return;
+    await this.db.updateTable("runs").set(set).where("id", "=", id).execute();
+  }
+
+  async unfinishedRuns(): Promise<RunRecord[]> {
+    const rows = await this.db
+      .selectFrom("runs")
+      .selectAll()
+      .where("status", "in", UNFINISHED)
+      .orderBy("created_at")
+      .orderBy("id")
+      .execute();
+    return rows.map(rec.runFromRow);
+  }
+
+  async listRuns(filter: { flowId?: string; status?: RunStatus; limit?: number } = {}): Promise<RunRecord[]> {
+    let query = this.db.selectFrom("runs").selectAll();
+    if (filter.flowId !== undefined) query = query.where("flow_id", "=", filter.flowId);
+    if (filter.status !== undefined) query = query.where("status", "=", filter.status);
+    const rows = await query
+      .orderBy("created_at", "desc")
+      .orderBy("id", "desc")
+      .limit(filter.limit ?? 100)
+      .execute();
+    return rows.map(rec.runFromRow);
+  }
+
+  async putStepResult(result: StepResultRecord): Promise<void> {
+    const row = rec.stepResultToRow(result);
+    const { run_id: _r, step_id: _s, host: _h, ...rest } = row;
+    await this.db
+      .insertInto("step_results")
+      .values(row)
+      .onConflict((oc) => oc.columns(["run_id", "step_id", "host"]).doUpdateSet(rest))
+      .execute();
+  }
+
+  async stepResults(runId: string): Promise<StepResultRecord[]> {
+    const rows = await this.db
+      .selectFrom("step_results")
+      .selectAll()
+      .where("run_id", "=", runId)
+      .orderBy("started_at")
+      .orderBy("step_id")
+      .orderBy("host")
+      .execute();
+    return rows.map(rec.stepResultFromRow);
+  }
+
+  /**
+   * The run row is the per-run counter: incrementing it locks the row until commit, so
+   * appends from any number of connections or processes get consecutive seqs, in the order
+   * they commit.
+   */
+  async appendLog(log: Omit<LogRecord, "seq">): Promise<void> {
+    await this.db.transaction().execute(async (trx) => {
+      const counter = await trx
+        .updateTable("runs")
+        .set((eb) => ({ last_log_seq: eb("last_log_seq", "+", 1) }))
+        .where("id", "=", log.runId)
+        .returning("last_log_seq")
+        .executeTakeFirst();
+      if (!counter) throw new Error(`cannot log to run ${log.runId}: no such run`);
+      await trx.insertInto("logs").values(rec.logToRow(log, counter.last_log_seq)).execute();
+    });
+  }
+
+  async logs(runId: string): Promise<LogRecord[]> {
+    const rows = await this.db
+      .selectFrom("logs")
+      .selectAll()
+      .where("run_id", "=", runId)
+      .orderBy("seq")
+      .execute();
+    return rows.map(rec.logFromRow);
+  }
+
+  async getJournal(runId: string, key: string): Promise<JournalRecord | undefined> {
+    const row = await this.db
+      .selectFrom("journal")
+      .selectAll()
+      .where("run_id", "=", runId)
+      .where("key", "=", key)
+      .executeTakeFirst();
+    return row && rec.journalFromRow(row);
+  }
+
+  /** First write wins: a replayed call that completed again must not replace what was recorded. */
+  async putJournal(entry: JournalRecord): Promise<void> {
+    await this.db
+      .insertInto("journal")
+      .values(rec.journalToRow(entry))
+      .onConflict((oc) => oc.columns(["run_id", "key"]).doNothing())
+      .execute();
+  }
+}
