@@ -12,17 +12,88 @@ export type CommandVerdict = { class: CommandClass; reason: string };
 
 /** Programs that only read, whatever their arguments (unless an argument says otherwise below). */
 const READ_ONLY_PROGRAMS = new Set([
-  "cat", "head", "tail", "grep", "egrep", "fgrep", "zgrep", "wc", "ls", "stat", "df", "du", "free", "uptime",
-  "uname", "hostname", "whoami", "id", "date", "ps", "pgrep", "top", "ss", "netstat", "ip", "ping", "dig",
-  "nslookup", "host", "getent", "lsblk", "lscpu", "lsof", "dmesg", "journalctl", "echo", "printf", "test",
-  "true", "false", "which", "env", "printenv", "nproc", "vmstat", "iostat", "mount", "findmnt", "cut", "sort",
-  "uniq", "awk", "tr", "md5sum", "sha256sum", "openssl", "curl", "wget", "dpkg-query", "nginx", "apache2ctl",
-  "sleep", "exit", "[", "timeout", "systemd-analyze", "lsb_release", "rpm",
+  "cat",
+  "head",
+  "tail",
+  "grep",
+  "egrep",
+  "fgrep",
+  "zgrep",
+  "wc",
+  "ls",
+  "stat",
+  "df",
+  "du",
+  "free",
+  "uptime",
+  "uname",
+  "hostname",
+  "whoami",
+  "id",
+  "date",
+  "ps",
+  "pgrep",
+  "top",
+  "ss",
+  "netstat",
+  "ip",
+  "ping",
+  "dig",
+  "nslookup",
+  "host",
+  "getent",
+  "lsblk",
+  "lscpu",
+  "lsof",
+  "dmesg",
+  "journalctl",
+  "echo",
+  "printf",
+  "test",
+  "true",
+  "false",
+  "which",
+  "env",
+  "printenv",
+  "nproc",
+  "vmstat",
+  "iostat",
+  "mount",
+  "findmnt",
+  "cut",
+  "sort",
+  "uniq",
+  "awk",
+  "tr",
+  "md5sum",
+  "sha256sum",
+  "openssl",
+  "curl",
+  "wget",
+  "dpkg-query",
+  "nginx",
+  "apache2ctl",
+  "sleep",
+  "exit",
+  "[",
+  "timeout",
+  "systemd-analyze",
+  "lsb_release",
+  "rpm",
 ]);
 
 /** Sub-commands of service managers and package tools that only read. */
 const READ_ONLY_SUBCOMMANDS: Record<string, Set<string>> = {
-  systemctl: new Set(["is-active", "is-enabled", "is-failed", "status", "show", "list-units", "list-unit-files", "cat"]),
+  systemctl: new Set([
+    "is-active",
+    "is-enabled",
+    "is-failed",
+    "status",
+    "show",
+    "list-units",
+    "list-unit-files",
+    "cat",
+  ]),
   service: new Set(["status"]),
   docker: new Set(["ps", "inspect", "logs", "images", "version", "info", "stats"]),
   kubectl: new Set(["get", "describe", "logs", "version", "top"]),
@@ -49,24 +120,47 @@ const WRITING_ARGS: Record<string, RegExp> = {
 type DenyRule = { test: (prog: string, args: string[]) => boolean; reason: string };
 const DENY_RULES: DenyRule[] = [
   {
-    test: (p, a) => p === "rm" && a.some((x) => /^-[a-zA-Z]*[rR]/.test(x) || x === "--recursive") && a.some(isRootish),
+    test: (p, a) =>
+      p === "rm" && a.some((x) => /^-[a-zA-Z]*[rR]/.test(x) || x === "--recursive") && a.some(isRootish),
     reason: "recursive delete of a root or system path",
   },
-  { test: (p) => /^mkfs(\..*)?$/.test(p) || p === "mke2fs" || p === "wipefs", reason: "formats a file system" },
-  { test: (p, a) => p === "dd" && a.some((x) => /^of=\/dev\//.test(x)), reason: "writes raw data to a device" },
-  { test: (p) => ["shutdown", "poweroff", "halt", "reboot", "init"].includes(p), reason: "stops or restarts the machine" },
   {
-    test: (p, a) => p === "systemctl" && ["poweroff", "halt", "reboot", "kexec", "emergency", "rescue"].includes(a[0] ?? ""),
+    test: (p) => /^mkfs(\..*)?$/.test(p) || p === "mke2fs" || p === "wipefs",
+    reason: "formats a file system",
+  },
+  {
+    test: (p, a) => p === "dd" && a.some((x) => /^of=\/dev\//.test(x)),
+    reason: "writes raw data to a device",
+  },
+  {
+    test: (p) => ["shutdown", "poweroff", "halt", "reboot", "init"].includes(p),
     reason: "stops or restarts the machine",
   },
-  { test: (p, a) => p === "chmod" && a.includes("-R") && a.some(isRootish), reason: "recursive permission change on a system path" },
-  { test: (p, a) => p === "chown" && a.includes("-R") && a.some(isRootish), reason: "recursive ownership change on a system path" },
-  { test: (p, a) => p === "iptables" && a.some((x) => x === "-F" || x === "--flush"), reason: "flushes the firewall" },
+  {
+    test: (p, a) =>
+      p === "systemctl" &&
+      ["poweroff", "halt", "reboot", "kexec", "emergency", "rescue"].includes(a[0] ?? ""),
+    reason: "stops or restarts the machine",
+  },
+  {
+    test: (p, a) => p === "chmod" && a.includes("-R") && a.some(isRootish),
+    reason: "recursive permission change on a system path",
+  },
+  {
+    test: (p, a) => p === "chown" && a.includes("-R") && a.some(isRootish),
+    reason: "recursive ownership change on a system path",
+  },
+  {
+    test: (p, a) => p === "iptables" && a.some((x) => x === "-F" || x === "--flush"),
+    reason: "flushes the firewall",
+  },
   { test: (p, a) => p === "ip" && a.includes("flush"), reason: "flushes network configuration" },
 ];
 
 function isRootish(path: string): boolean {
-  return /^(\/|\/\*|~|~\/|\/(bin|boot|dev|etc|lib|lib64|opt|proc|root|sbin|srv|sys|usr|var|home)\/?\*?)$/.test(path);
+  return /^(\/|\/\*|~|~\/|\/(bin|boot|dev|etc|lib|lib64|opt|proc|root|sbin|srv|sys|usr|var|home)\/?\*?)$/.test(
+    path,
+  );
 }
 
 /** Splits into simple commands, each a list of words, honouring quotes and escapes. */
@@ -107,8 +201,7 @@ export function splitCommands(command: string): { words: string[]; piped: boolea
       // `2>&1` and `&>` are redirections, not the background operator.
       word += c;
       inWord = true;
-    }
-    else if (c === ";" || c === "\n" || c === "&") {
+    } else if (c === ";" || c === "\n" || c === "&") {
       if (command[i + 1] === "&") i++;
       endCommand(false);
     } else if (c === "|") {
@@ -132,7 +225,10 @@ function unwrap(words: string[]): string[] {
   while (rest.length && WRAPPERS.has(rest[0]!)) {
     rest = rest.slice(1);
     // Skip wrapper options and their values (sudo -u user, timeout 5, env VAR=x).
-    while (rest.length && (rest[0]!.startsWith("-") || /^\d+[smhd]?$/.test(rest[0]!) || /^[A-Za-z_]\w*=/.test(rest[0]!)))
+    while (
+      rest.length &&
+      (rest[0]!.startsWith("-") || /^\d+[smhd]?$/.test(rest[0]!) || /^[A-Za-z_]\w*=/.test(rest[0]!))
+    )
       rest = rest.slice(rest[0] === "-u" || rest[0] === "-g" ? 2 : 1);
   }
   return rest;
@@ -147,15 +243,21 @@ export function classifyCommand(command: string): CommandVerdict {
     const unwrapped = unwrap(words);
     const [prog = "", ...args] = unwrapped.length ? unwrapped : words;
     const name = prog.split("/").pop() ?? prog;
-    for (const rule of DENY_RULES) if (rule.test(name, args)) return { class: "denied", reason: `${rule.reason}: ${words.join(" ")}` };
-    if (piped && ["sh", "bash", "zsh", "dash", "ksh", "python", "python3", "perl", "ruby", "node"].includes(name))
+    for (const rule of DENY_RULES)
+      if (rule.test(name, args)) return { class: "denied", reason: `${rule.reason}: ${words.join(" ")}` };
+    if (
+      piped &&
+      ["sh", "bash", "zsh", "dash", "ksh", "python", "python3", "perl", "ruby", "node"].includes(name)
+    )
       return { class: "denied", reason: `pipes downloaded or generated text into an interpreter (${name})` };
     if (words.some((w) => /(^|[^<])>{1,2}/.test(w) && !/^[0-9]?>&[0-9]$|^[0-9&]?>\/dev\/null$/.test(w)))
       mutating ??= `redirects output to a file: ${words.join(" ")}`;
     if (!isReadOnly(name, args)) mutating ??= `${name} ${args.slice(0, 2).join(" ")}`.trim();
   }
   if (/\$\(|`/.test(command)) mutating ??= "command substitution";
-  return mutating ? { class: "mutating", reason: `changes the machine: ${mutating}` } : { class: "read_only", reason: "only reads" };
+  return mutating
+    ? { class: "mutating", reason: `changes the machine: ${mutating}` }
+    : { class: "read_only", reason: "only reads" };
 }
 
 function isReadOnly(prog: string, args: string[]): boolean {

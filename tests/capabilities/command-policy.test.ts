@@ -50,6 +50,10 @@ describe("command policy", () => {
   });
 
   it("splits at operators outside quotes only", () => {
-    expect(splitCommands(`echo 'a; b' && ls | wc -l`).map((c) => c.words)).toEqual([["echo", "a; b"], ["ls"], ["wc", "-l"]]);
+    expect(splitCommands(`echo 'a; b' && ls | wc -l`).map((c) => c.words)).toEqual([
+      ["echo", "a; b"],
+      ["ls"],
+      ["wc", "-l"],
+    ]);
   });
 });
