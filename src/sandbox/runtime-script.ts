@@ -1,0 +1,30 @@
+/**
+ * The in-isolate runtime (sandbox/runtime) bundled once per process into one script that
+ * every run evaluates before its flow.
+ */
+import { fileURLToPath } from "node:url";
+import { build } from "esbuild";
+
+const RUNTIME_ENTRY = fileURLToPath(new URL("../../sandbox/runtime/index.ts", import.meta.url));
+
+let script: Promise<string> | null = null;
+
+export function runtimeScript(): Promise<string> {
+  script ??= build({
+    entryPoints: [RUNTIME_ENTRY],
+    bundle: true,
+    write: false,
+    format: "iife",
+    platform: "neutral",
+    target: "es2022",
+    logLevel: "silent",
+  }).then((out) => {
+    const file = out.outputFiles[0];
+    if (!file) throw new Error("the sandbox runtime did not build");
+    return file.text;
+  });
+  script.catch(() => {
+    script = null;
+  });
+  return script;
+}

@@ -1,0 +1,113 @@
+import { describe, expect, it } from "vitest";
+import { createCompiler } from "../../src/compile";
+import { FlowTypeChecker } from "../../src/compile/typecheck";
+
+const checker = new FlowTypeChecker();
+const compiler = createCompiler();
+
+/** A valid flow with `body` as the lines of its function, starting at line 4. */
+const flow = (body: string, head = "") =>
+  [
+    `import { defineFlow, log, sh, ssh, step } from "intentflow:sdk";`,
+    head,
+    `export default defineFlow({ name: "t", params: { who: "string" } }, async ({ params }) => {`,
+    body,
+    `});`,
+  ].join("\n");
+
+const at = (source: string) =>
+  checker.check(source).map((d) => ({ code: d.code, line: d.line, column: d.column }));
+
+describe("type check", () => {
+  it("accepts a flow that uses the SDK as declared", () => {
+    const source = flow(
+      // biome-ignore lint/suspicious/noTemplateCurlyInString: flow source / shell text under test, not a template
+      '  await step("x", { host: "web1" }, () => ssh.exec("web1", sh`echo ${params.who}`));',
+    );
+    expect(checker.check(source)).toEqual([]);
+  });
+
+  it("reports type errors at their line and column in the TypeScript source", () => {
+    const diagnostics = checker.check(flow('  const n: number = params.who;\n  await log(n, "loud");'));
+    expect(diagnostics).toEqual([
+      expect.objectContaining({ code: 2322, line: 4, column: 9, severity: "error" }),
+      expect.objectContaining({ code: 2345, line: 5, column: 13, severity: "error" }),
+    ]);
+    expect(diagnostics[0]?.message).toBe("Type 'string' is not assignable to type 'number'.");
+  });
+
+  it("reports syntax errors", () => {
+    expect(at(flow("  const = 1;"))[0]).toEqual({ code: 1134, line: 4, column: 9 });
+  });
+
+  it("checks only ECMAScript built-ins: no DOM, no Node types", () => {
+    expect(at(flow("  const b = Buffer.from('x'); document.title;"))).toEqual([
+      { code: 2591, line: 4, column: 13 },
+      { code: 2584, line: 4, column: 31 },
+    ]);
+  });
+
+  it("stays warm between checks", () => {
+    checker.check(flow("  await log('warm-up');"));
+    const times: number[] = [];
+    for (let i = 0; i < 20; i++) {
+      const start = performance.now();
+      checker.check(flow(`  await log(${JSON.stringify(`run ${i}`)});`));
+      times.push(performance.now() - start);
+    }
+    times.sort((a, b) => a - b);
+    const median = times[10]!;
+    console.info(`warm type check: median ${median.toFixed(1)} ms`);
+    expect(median).toBeLessThan(100);
+  });
+});
+
+describe("source policy", () => {
+  const hostile: [string, string, string, number, number][] = [
+    ["import of a Node module", 'import fs from "fs";', "policy/import", 2, 16],
+    ["eval", "  eval('1');", "policy/global", 4, 3],
+    ["new Function", "  new Function('return 1')();", "policy/global", 4, 7],
+    ["require", "  const cp = require('child_process');", "policy/global", 4, 14],
+    ["process.env", "  await log(String(process.env.HOME));", "policy/global", 4, 20],
+    ["dynamic import", "  await import('fs');", "policy/dynamic-import", 4, 9],
+    ["globalThis", "  (globalThis as any).x = 1;", "policy/global", 4, 4],
+    ["constructor chain", "  ({}).constructor.constructor('return process')();", "policy/constructor", 4, 8],
+    ["Date.now", "  await log(String(Date.now()));", "policy/nondeterministic", 4, 20],
+    ["new Date()", "  await log(String(new Date()));", "policy/nondeterministic", 4, 20],
+    ["Math.random", "  if (Math.random() > 0.5) return;", "policy/nondeterministic", 4, 7],
+    ["re-export", 'export { readFile } from "node:fs";', "policy/import", 2, 26],
+    ["import.meta", "  await log(String(import.meta));", "policy/import-meta", 4, 20],
+  ];
+
+  it.each(hostile)("rejects %s at the offending line", (_, line, code, expectedLine, column) => {
+    const source = line.startsWith("  ") ? flow(line) : flow("  await log('x');", line);
+    const diagnostics = checker.check(source);
+    expect(diagnostics).toContainEqual(
+      expect.objectContaining({ code, line: expectedLine, column, severity: "error" }),
+    );
+  });
+
+  it("does not repeat the compiler's misleading hint where the policy explains", () => {
+    const diagnostics = checker.check(flow("  await log(String(process.env.HOME));"));
+    expect(diagnostics.map((d) => d.code)).toEqual(["policy/global"]);
+    expect(diagnostics[0]?.message).toBe(
+      '"process" is not allowed in flows: flows have no access to the host process',
+    );
+  });
+
+  it("allows local bindings that share a forbidden name, and types that name Function", () => {
+    const source = flow("  const process = (f: Function) => typeof f;\n  await log(process(() => 1));");
+    expect(checker.check(source)).toEqual([]);
+  });
+
+  it("allows dates built from explicit values", () => {
+    expect(checker.check(flow("  await log(new Date(0).toISOString() + Date.UTC(2020, 1));"))).toEqual([]);
+  });
+
+  it("produces no bundle when the source is rejected", async () => {
+    const out = await compiler.compileSource(flow("  eval('1');"));
+    expect(out.bundle).toBeNull();
+    expect(out.hash).toBeNull();
+    expect(out.diagnostics[0]).toMatchObject({ code: "policy/global", line: 4 });
+  });
+});
