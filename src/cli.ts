@@ -1,13 +1,13 @@
+import { pino } from "pino";
 import { parseArgs } from "node:util";
 import { createCompiler } from "./compile";
 import { ConfigError, loadConfig } from "./config";
-import { loadInventory } from "./inventory";
 import { prepareVersion } from "./pipeline";
 import { selectPlanner } from "./plan/select";
 import type { EnginePreference } from "./route";
 import { sandboxAvailable } from "./sandbox/runner";
 import { listen } from "./server";
-import { createIntentflow } from "./service";
+import { createIntentflow, openInventory } from "./service";
 
 const USAGE = `usage:
   intentflow serve                      start the API (and an in-process worker)
@@ -51,7 +51,7 @@ async function planCommand(args: string[]): Promise<void> {
   if (!["auto", "queue", "flow"].includes(values.engine))
     throw new UsageError(`--engine must be auto, queue or flow, not "${values.engine}"`);
   const config = loadConfig();
-  const inventory = await loadInventory(config.inventoryFile);
+  const inventory = await openInventory(config.inventory, pino({ level: "warn" }, pino.destination(2)));
   const { provider, reason } = await selectPlanner(config.llm);
   const planned = await provider.plan(intent, { inventory: inventory.describe() });
   const timings: Record<string, number> = {};

@@ -52,7 +52,7 @@ const EnvSchema = z.object({
   OPENAI_API_KEY: z.string().min(1).optional(),
   OPENAI_BASE_URL: httpUrl.optional(),
   OPENAI_MODEL: z.string().min(1).default("gpt-4o-mini"),
-  INVENTORY_FILE: z.string().min(1).default("./inventory.yaml"),
+  INVENTORY_FILE: z.string().min(1).optional(),
   API_KEYS: apiKeys.default([]),
   LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
   SANDBOX_MEMORY_MB: z.coerce.number().int().min(8).max(4096).default(64),
@@ -72,7 +72,8 @@ export type Config = {
     ollama: { host: string; model: string };
     openai: { apiKey: string | undefined; baseURL: string | undefined; model: string };
   };
-  inventoryFile: string;
+  /** The inventory file; `optional` when it is the default path, which may be absent (no hosts yet). */
+  inventory: { file: string; optional: boolean };
   apiKeys: ApiKey[];
   logLevel: z.infer<typeof EnvSchema>["LOG_LEVEL"];
   sandbox: { memoryMb: number; timeoutMs: number };
@@ -121,7 +122,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       ollama: { host: e.OLLAMA_HOST, model: e.OLLAMA_MODEL },
       openai: { apiKey: e.OPENAI_API_KEY, baseURL: e.OPENAI_BASE_URL, model: e.OPENAI_MODEL },
     },
-    inventoryFile: e.INVENTORY_FILE,
+    inventory: { file: e.INVENTORY_FILE ?? "./inventory.yaml", optional: !e.INVENTORY_FILE },
     apiKeys: e.API_KEYS,
     logLevel: e.LOG_LEVEL,
     sandbox: { memoryMb: e.SANDBOX_MEMORY_MB, timeoutMs: e.SANDBOX_TIMEOUT_MS },

@@ -1,3 +1,4 @@
+import { existsSync } from "node:fs";
 import { type Logger, pino } from "pino";
 import { createSshCapability } from "./capabilities/ssh";
 import type { SshCapability } from "./capabilities/types";
@@ -9,7 +10,7 @@ import type { JobQueue } from "./engines/job-queue";
 import { MemoryQueue } from "./engines/memory-queue";
 import { QueueEngine } from "./engines/queue-engine";
 import { Runs } from "./engines/runs";
-import { loadInventory } from "./inventory";
+import { createInventory, loadInventory } from "./inventory";
 import type { Inventory } from "./inventory/types";
 import type { PipelineDeps } from "./pipeline";
 import type { PlanProvider } from "./plan/provider";
@@ -60,7 +61,7 @@ export async function createIntentflow(config: Config, overrides: Overrides = {}
     });
   const store = await openStore(config.database);
   await store.migrate();
-  const inventory = overrides.inventory ?? (await loadInventory(config.inventoryFile));
+  const inventory = overrides.inventory ?? (await openInventory(config.inventory, log));
   const selected = overrides.planner
     ? { provider: overrides.planner, reason: `planner supplied by the caller: ${overrides.planner.name}` }
     : await selectPlanner(config.llm);
@@ -99,4 +100,13 @@ export async function createIntentflow(config: Config, overrides: Overrides = {}
       await store.close();
     },
   };
+}
+
+/** With nothing configured and no ./inventory.yaml, start with no hosts and say so, rather than refuse to start. */
+export async function openInventory(inv: Config["inventory"], log: Logger): Promise<Inventory> {
+  if (inv.optional && !existsSync(inv.file)) {
+    log.warn(`no inventory at ${inv.file}: no hosts are known until INVENTORY_FILE names one (see fixtures/inventory/example.yaml)`);
+    return createInventory({ hosts: {} });
+  }
+  return loadInventory(inv.file);
 }

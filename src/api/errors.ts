@@ -46,7 +46,13 @@ export function toApiError(e: unknown): ApiError {
   if (e instanceof UnknownHostError)
     return new ApiError(422, "unknown_host", e.message, "targets", { known: e.known });
   if (e instanceof PlanningError)
-    return new ApiError(e.httpStatus as ContentfulStatusCode, e.code, e.message, e.code === "not_understood" || e.code === "invalid_intent" ? "text" : undefined, e.details);
+    return new ApiError(
+      e.httpStatus as ContentfulStatusCode,
+      e.code,
+      e.message,
+      e.code === "not_understood" || e.code === "invalid_intent" ? "text" : undefined,
+      e.details,
+    );
   if (e instanceof RouteError) return new ApiError(422, e.code, e.message, "engine");
   if (e instanceof PipelineError) return new ApiError(422, e.code, e.message, e.field, e.details);
   if (e instanceof ApprovalRefused) {

@@ -14,6 +14,6 @@ export async function describeStatus(svc: Intentflow) {
         ...(svc.flowAvailable ? {} : { reason: "isolated-vm could not be loaded" }),
       },
     },
-    inventory: { hosts: svc.inventory.hosts().length, file: svc.config.inventoryFile },
+    inventory: { hosts: svc.inventory.hosts().length, file: svc.config.inventory.file },
   };
 }

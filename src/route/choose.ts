@@ -1,7 +1,7 @@
 import { createHash } from "node:crypto";
 import type { Plan } from "../plan/schema";
 import type { Engine } from "../store/types";
-import { type Complexity, type Weights, scoreComplexity, usesStepOutput } from "./score";
+import { type Complexity, scoreComplexity, usesStepOutput, type Weights } from "./score";
 
 export type EnginePreference = "auto" | Engine;
 
@@ -36,7 +36,8 @@ export function flowOnlyFeatures(plan: Plan): string[] {
   for (const s of plan.steps) {
     if (s.when) found.push(`step "${s.id}" has a condition`);
     if (s.until) found.push(`step "${s.id}" polls until a condition holds`);
-    if (s.onError && s.onError.mode !== "fail") found.push(`step "${s.id}" has an error handler (${s.onError.mode})`);
+    if (s.onError && s.onError.mode !== "fail")
+      found.push(`step "${s.id}" has an error handler (${s.onError.mode})`);
     if (s.trigger === "on_error") found.push(`step "${s.id}" is an error handler`);
     if (usesStepOutput(s)) found.push(`step "${s.id}" uses another step's output`);
   }
@@ -54,7 +55,12 @@ function rolloutBucket(plan: Plan): number {
 export function route(plan: Plan, options: RouteOptions): RouteDecision {
   const complexity = scoreComplexity(plan, options.weights);
   const flowOnly = flowOnlyFeatures(plan);
-  const decide = (engine: Engine, reason: string): RouteDecision => ({ ...complexity, engine, flowOnly, reason });
+  const decide = (engine: Engine, reason: string): RouteDecision => ({
+    ...complexity,
+    engine,
+    flowOnly,
+    reason,
+  });
   const needs = flowOnly.length ? `needs the flow engine: ${flowOnly.join("; ")}` : "";
 
   if (options.force && options.preference !== "auto") {
@@ -66,14 +72,23 @@ export function route(plan: Plan, options: RouteOptions): RouteDecision {
   }
 
   if (flowOnly.length) {
-    if (!options.flowAvailable) throw new RouteError(`the plan ${needs}, and the flow engine is not available`);
+    if (!options.flowAvailable)
+      throw new RouteError(`the plan ${needs}, and the flow engine is not available`);
     return decide("flow", `the plan ${needs}`);
   }
-  if (!options.flowAvailable) return decide("queue", "flow engine unavailable; the plan is linear, so the queue engine runs it");
-  if (options.preference !== "auto") return decide(options.preference, `preferred by the caller (${options.preference})`);
+  if (!options.flowAvailable)
+    return decide("queue", "flow engine unavailable; the plan is linear, so the queue engine runs it");
+  if (options.preference !== "auto")
+    return decide(options.preference, `preferred by the caller (${options.preference})`);
   if (complexity.level === "complex" || complexity.level === "advanced")
     return decide("flow", `${complexity.level} plan (score ${complexity.score}): the flow engine handles it`);
   if (rolloutBucket(plan) < options.flowRolloutPercent)
-    return decide("flow", `${complexity.level} plan sent to the flow engine by the ${options.flowRolloutPercent}% rollout`);
-  return decide("queue", `${complexity.level} plan (score ${complexity.score}) with no flow-only features: the queue engine is faster`);
+    return decide(
+      "flow",
+      `${complexity.level} plan sent to the flow engine by the ${options.flowRolloutPercent}% rollout`,
+    );
+  return decide(
+    "queue",
+    `${complexity.level} plan (score ${complexity.score}) with no flow-only features: the queue engine is faster`,
+  );
 }

@@ -82,12 +82,14 @@ function parallelExecution(steps: readonly Step[]) {
     if (known !== undefined) return known;
     if (seen.has(s.id)) return 0;
     seen.add(s.id);
-    const d = Math.max(-1, ...s.dependsOn.map((id) => (byId.get(id) ? depthOf(byId.get(id)!, seen) : -1))) + 1;
+    const d =
+      Math.max(-1, ...s.dependsOn.map((id) => (byId.get(id) ? depthOf(byId.get(id)!, seen) : -1))) + 1;
     depth.set(s.id, d);
     return d;
   };
   const widths = new Map<number, number>();
-  for (const s of steps.filter((s) => s.trigger === "normal")) widths.set(depthOf(s), (widths.get(depthOf(s)) ?? 0) + 1);
+  for (const s of steps.filter((s) => s.trigger === "normal"))
+    widths.set(depthOf(s), (widths.get(depthOf(s)) ?? 0) + 1);
   const width = Math.max(1, ...widths.values());
   const fanOut = Math.max(0, ...steps.map((s) => s.targets?.length ?? 0));
   const limited = steps.some((s) => s.concurrency !== null);
@@ -126,6 +128,13 @@ function advancedFeatures(plan: Plan) {
 
 export function usesStepOutput(step: Step): boolean {
   const a = step.action;
-  const texts = a.kind === "ssh" ? [a.command] : a.kind === "powershell" ? [a.script] : a.kind === "http" ? [a.url, a.body ?? ""] : [];
+  const texts =
+    a.kind === "ssh"
+      ? [a.command]
+      : a.kind === "powershell"
+        ? [a.script]
+        : a.kind === "http"
+          ? [a.url, a.body ?? ""]
+          : [];
   return texts.flatMap(placeholders).some((p) => p.startsWith("steps."));
 }

@@ -28,7 +28,10 @@ export function makePlan(steps: Step[], extra: Partial<Plan> = {}): Plan {
 /** check on each host, then restart only where the check failed. */
 export function checkAndRestartPlan(hosts = ["web1", "web2"]): Plan {
   return makePlan([
-    makeStep("check_nginx", { action: { kind: "ssh", command: "systemctl is-active nginx" }, targets: hosts }),
+    makeStep("check_nginx", {
+      action: { kind: "ssh", command: "systemctl is-active nginx" },
+      targets: hosts,
+    }),
     makeStep("restart_nginx", {
       action: { kind: "ssh", command: "sudo systemctl restart nginx" },
       targets: hosts,

@@ -9,13 +9,22 @@ const linear = (n: number) =>
 describe("complexity score", () => {
   it("maps scores to the design's levels at their boundaries", () => {
     expect([0, 30, 31, 60, 61, 80, 81, 100].map(levelOf)).toEqual([
-      "simple", "simple", "moderate", "moderate", "complex", "complex", "advanced", "advanced",
+      "simple",
+      "simple",
+      "moderate",
+      "moderate",
+      "complex",
+      "complex",
+      "advanced",
+      "advanced",
     ]);
   });
 
   it("weighs six factors with the design's default weights", () => {
     const c = scoreComplexity(linear(1));
-    expect(Object.fromEntries(Object.entries(c.factors).map(([k, f]) => [k, f.weight]))).toEqual(DEFAULT_WEIGHTS);
+    expect(Object.fromEntries(Object.entries(c.factors).map(([k, f]) => [k, f.weight]))).toEqual(
+      DEFAULT_WEIGHTS,
+    );
     expect(c.score).toBe(0);
     expect(c.level).toBe("simple");
   });
@@ -35,7 +44,14 @@ describe("complexity score", () => {
   });
 
   it("honours configured weights", () => {
-    const onlySteps = { ...DEFAULT_WEIGHTS, dependencies: 0, parallelExecution: 0, conditionalLogic: 0, errorHandling: 0, advancedFeatures: 0 };
+    const onlySteps = {
+      ...DEFAULT_WEIGHTS,
+      dependencies: 0,
+      parallelExecution: 0,
+      conditionalLogic: 0,
+      errorHandling: 0,
+      advancedFeatures: 0,
+    };
     expect(scoreComplexity(linear(10), onlySteps).score).toBe(100);
   });
 
@@ -59,7 +75,9 @@ describe("engine choice", () => {
   });
 
   it("refuses to force the queue engine onto a plan it cannot run", () => {
-    expect(() => route(checkAndRestartPlan(), { ...auto, preference: "queue", force: true })).toThrow(RouteError);
+    expect(() => route(checkAndRestartPlan(), { ...auto, preference: "queue", force: true })).toThrow(
+      RouteError,
+    );
   });
 
   it("honours a forced or preferred engine when it can", () => {
@@ -77,8 +95,12 @@ describe("engine choice", () => {
   it("sends the rollout share of auto traffic to the flow engine, deterministically", () => {
     expect(route(linear(2), { ...auto, flowRolloutPercent: 100 }).engine).toBe("flow");
     expect(route(linear(2), { ...auto, flowRolloutPercent: 0 }).engine).toBe("queue");
-    const plans = Array.from({ length: 200 }, (_, i) => makePlan([makeStep("s0", { action: { kind: "ssh", command: `echo ${i}` } })]));
-    const share = plans.filter((p) => route(p, { ...auto, flowRolloutPercent: 30 }).engine === "flow").length / plans.length;
+    const plans = Array.from({ length: 200 }, (_, i) =>
+      makePlan([makeStep("s0", { action: { kind: "ssh", command: `echo ${i}` } })]),
+    );
+    const share =
+      plans.filter((p) => route(p, { ...auto, flowRolloutPercent: 30 }).engine === "flow").length /
+      plans.length;
     expect(share).toBeGreaterThan(0.18);
     expect(share).toBeLessThan(0.42);
     expect(plans.map((p) => route(p, { ...auto, flowRolloutPercent: 30 }).engine)).toEqual(
@@ -88,8 +110,13 @@ describe("engine choice", () => {
 
   it("routes complex plans to the flow engine even without flow-only features", () => {
     const wide = makePlan([
-      ...Array.from({ length: 6 }, (_, i) => makeStep(`a${i}`, { retry: { attempts: 3, backoffMs: 100, factor: 2 }, timeoutMs: 1000 })),
-      makeStep("join", { dependsOn: ["a0", "a1", "a2", "a3", "a4", "a5"], action: { kind: "http", method: "GET", url: "http://web1/", body: null, expectStatus: 200 } }),
+      ...Array.from({ length: 6 }, (_, i) =>
+        makeStep(`a${i}`, { retry: { attempts: 3, backoffMs: 100, factor: 2 }, timeoutMs: 1000 }),
+      ),
+      makeStep("join", {
+        dependsOn: ["a0", "a1", "a2", "a3", "a4", "a5"],
+        action: { kind: "http", method: "GET", url: "http://web1/", body: null, expectStatus: 200 },
+      }),
       makeStep("after", { dependsOn: ["join", "a0"] }),
     ]);
     const d = route(wide, auto);
