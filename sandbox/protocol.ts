@@ -88,12 +88,10 @@ export type WireEvent =
     };
 
 export type GuestMessage =
-  | ({ kind: "call"; id: number; scope: WireScope } & WireCall)
-  | { kind: "event"; event: WireEvent };
+  ({ kind: "call"; id: number; scope: WireScope } & WireCall) | { kind: "event"; event: WireEvent };
 
 export type WireError = { code: string; message: string };
 export type WireReply = { ok: true; value: unknown } | { ok: false; error: WireError };
 
 export type WireStartResult =
-  | { ok: true }
-  | { ok: false; error: { name: string; message: string; stack: string | null } };
+  { ok: true } | { ok: false; error: { name: string; message: string; stack: string | null } };

@@ -17,8 +17,7 @@ declare module "intentflow:sdk" {
 
   export type ParamType = "string" | "number" | "boolean" | "hosts";
   export type ParamSpec =
-    | ParamType
-    | { type: ParamType; default?: ParamValue<ParamType>; description?: string };
+    ParamType | { type: ParamType; default?: ParamValue<ParamType>; description?: string };
   export type ParamValue<T extends ParamType> = T extends "string"
     ? string
     : T extends "number"
@@ -93,8 +92,7 @@ declare module "intentflow:sdk" {
   // ── concurrency ──────────────────────────────────────────────────────────────────────
 
   export type Settled<T> =
-    | { readonly ok: true; readonly value: T }
-    | { readonly ok: false; readonly error: Error };
+    { readonly ok: true; readonly value: T } | { readonly ok: false; readonly error: Error };
   export function settle<T>(fn: () => Promise<T>): Promise<Settled<T>>;
   /** Runs fn for every item, at most `concurrency` at once; results in item order, never rejects. */
   export function parallel<T, R>(

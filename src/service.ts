@@ -105,7 +105,9 @@ export async function createIntentflow(config: Config, overrides: Overrides = {}
 /** With nothing configured and no ./inventory.yaml, start with no hosts and say so, rather than refuse to start. */
 export async function openInventory(inv: Config["inventory"], log: Logger): Promise<Inventory> {
   if (inv.optional && !existsSync(inv.file)) {
-    log.warn(`no inventory at ${inv.file}: no hosts are known until INVENTORY_FILE names one (see fixtures/inventory/example.yaml)`);
+    log.warn(
+      `no inventory at ${inv.file}: no hosts are known until INVENTORY_FILE names one (see fixtures/inventory/example.yaml)`,
+    );
     return createInventory({ hosts: {} });
   }
   return loadInventory(inv.file);

@@ -2,8 +2,7 @@
 import { toError } from "./errors";
 
 export type Settled<T> =
-  | { readonly ok: true; readonly value: T }
-  | { readonly ok: false; readonly error: Error };
+  { readonly ok: true; readonly value: T } | { readonly ok: false; readonly error: Error };
 
 export async function settle<T>(fn: () => Promise<T>): Promise<Settled<T>> {
   try {

@@ -10,7 +10,7 @@ import { isSqliteBusy, MigrationError } from "./errors";
  */
 
 // Migrations see the database as it was when they were written, not as schema.ts says now.
-// biome-ignore lint/suspicious/noExplicitAny: kysely's Migration signature takes Kysely<any>.
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- kysely's Migration signature takes Kysely<any>.
 type AnyDb = Kysely<any>;
 
 export const MIGRATIONS: readonly { name: string; up: (db: AnyDb) => Promise<void> }[] = [

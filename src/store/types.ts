@@ -8,13 +8,7 @@ export type Engine = "queue" | "flow";
 export type VersionStatus = "pending" | "approved" | "rejected";
 export type RunStatus = "queued" | "running" | "succeeded" | "failed" | "cancelled" | "timed_out";
 export type StepStatus =
-  | "pending"
-  | "running"
-  | "succeeded"
-  | "failed"
-  | "skipped"
-  | "cancelled"
-  | "timed_out";
+  "pending" | "running" | "succeeded" | "failed" | "skipped" | "cancelled" | "timed_out";
 
 export type Diagnostic = {
   code: number | string;

@@ -10,7 +10,6 @@ describe("command policy", () => {
     "free -m && cat /proc/loadavg",
     'grep -c "error" /var/log/syslog',
     'echo "rm -rf /"',
-    // biome-ignore lint/suspicious/noTemplateCurlyInString: a shell format string, not a template
     "dpkg-query -W -f='${Version}' nginx",
     "nginx -v 2>&1",
     "ss -ltn | grep :443",

@@ -21,7 +21,6 @@ const HOSTILE = [
   "trailing\\",
   "$(touch /tmp/intentflow-pwned)",
   "`touch /tmp/intentflow-pwned`",
-  // biome-ignore lint/suspicious/noTemplateCurlyInString: a shell expansion that must stay literal
   "${HOME}",
   "$HOME",
   "$?",

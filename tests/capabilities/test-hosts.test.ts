@@ -116,7 +116,6 @@ describe("simulated shell", () => {
     expect((await sh("cat /proc/loadavg", spec)).stdout).toMatch(/^2\.50 1\.25 0\.50 /);
     expect((await sh("uptime", spec)).stdout).toMatch(/load average: 2\.50, 1\.25, 0\.50\n$/);
     expect((await sh("uname -r", spec)).stdout).toBe("6.8.0-45-generic\n");
-    // biome-ignore lint/suspicious/noTemplateCurlyInString: dpkg-query's field syntax
     expect((await sh("dpkg-query -W -f='${Version}' nginx", spec)).stdout).toBe("1:1.24.0-2ubuntu7");
     expect((await sh("nginx -v", spec)).stderr).toBe("nginx version: nginx/1.24.0\n");
     expect(await sh("dpkg-query -W nope", spec)).toMatchObject({

@@ -44,11 +44,9 @@ describe("codegen", () => {
       [
         makeStep("say", {
           name: "say\u2028globalThis.x = 1",
-          // biome-ignore lint/suspicious/noTemplateCurlyInString: flow source / shell text under test, not a template
           action: { kind: "log", message: 'quote " backtick ` ${globalThis} \\' },
           targets: null,
         }),
-        // biome-ignore lint/suspicious/noTemplateCurlyInString: flow source / shell text under test, not a template
         makeStep("run", { action: { kind: "ssh", command: "echo `id` ${HOME} \\n 'q' \"$PATH\"" } }),
       ],
       { title: "t\nprocess.exit(1)", intent: "i\r\nrequire('fs')" },
@@ -57,7 +55,6 @@ describe("codegen", () => {
     expect(out.diagnostics).toEqual([]);
     expect(out.source).toContain("// process.exit(1)");
     expect(out.source).toContain("// require('fs')");
-    // biome-ignore lint/suspicious/noTemplateCurlyInString: flow source / shell text under test, not a template
     expect(out.source).toContain("sh`echo \\`id\\` \\${HOME} \\\\n 'q' \"$PATH\"`");
   });
 

@@ -21,7 +21,6 @@ const at = (source: string) =>
 describe("type check", () => {
   it("accepts a flow that uses the SDK as declared", () => {
     const source = flow(
-      // biome-ignore lint/suspicious/noTemplateCurlyInString: flow source / shell text under test, not a template
       '  await step("x", { host: "web1" }, () => ssh.exec("web1", sh`echo ${params.who}`));',
     );
     expect(checker.check(source)).toEqual([]);

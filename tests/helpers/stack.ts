@@ -61,7 +61,9 @@ export async function startStack(
     let parsed: unknown = text;
     try {
       parsed = JSON.parse(text);
-    } catch {}
+    } catch {
+      // not JSON: keep the text
+    }
     return { status: res.status, body: parsed };
   };
   const waitForRun: Stack["waitForRun"] = async (runId, timeoutMs = 20_000) => {

@@ -289,7 +289,6 @@ describe("runFlow: the bridge", () => {
       [
         'import { defineFlow, log } from "intentflow:sdk";',
         'export default defineFlow({ name: "p", params: { n: "number", who: { type: "string", default: "me" } } }, async ({ params }) => {',
-        // biome-ignore lint/suspicious/noTemplateCurlyInString: flow source / shell text under test, not a template
         "  await log(`${params.n} ${params.who}`);",
         "});",
       ].join("\n"),

@@ -15,7 +15,6 @@ describe("sh", () => {
     "a b",
     "$(id)",
     "`id`",
-    // biome-ignore lint/suspicious/noTemplateCurlyInString: flow source / shell text under test, not a template
     "${HOME}",
     "; rm -rf /",
     "\\",

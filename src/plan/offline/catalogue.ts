@@ -4,16 +4,7 @@
  */
 
 export type CatalogueKind =
-  | "service"
-  | "disk"
-  | "memory"
-  | "load"
-  | "port"
-  | "http"
-  | "ping"
-  | "dns"
-  | "version"
-  | "log_search";
+  "service" | "disk" | "memory" | "load" | "port" | "http" | "ping" | "dns" | "version" | "log_search";
 
 export type CatalogueEntry = { kind: CatalogueKind; does: string; examples: readonly string[] };
 
