@@ -10,14 +10,17 @@ const RANGE = /^(.*)\[(\d{1,4})-(\d{1,4})\](.*)$/;
 /** Larger ranges are almost certainly typos (`web[1-1000]`), and would build huge lists. */
 const MAX_RANGE = 1000;
 
-export function resolveSelectors(hosts: readonly Host[], selectors: readonly string[]): string[] {
+/** What selectors match on: the planner's view of the inventory has exactly these fields too. */
+type Selectable = Pick<Host, "name" | "groups" | "tags">;
+
+export function resolveSelectors(hosts: readonly Selectable[], selectors: readonly string[]): string[] {
   const wanted = new Set<string>();
   for (const raw of selectors) for (const name of resolveOne(hosts, raw)) wanted.add(name);
   // Inventory order, not selector order: runs fan out the same way whoever wrote the selectors.
   return hosts.filter((h) => wanted.has(h.name)).map((h) => h.name);
 }
 
-function resolveOne(hosts: readonly Host[], raw: string): string[] {
+function resolveOne(hosts: readonly Selectable[], raw: string): string[] {
   const selector = raw.trim();
   const unknown = () =>
     new UnknownHostError(
@@ -41,7 +44,7 @@ function resolveOne(hosts: readonly Host[], raw: string): string[] {
   return names;
 }
 
-function matching(hosts: readonly Host[], test: (h: Host) => boolean): string[] {
+function matching(hosts: readonly Selectable[], test: (h: Selectable) => boolean): string[] {
   return hosts.filter(test).map((h) => h.name);
 }
 

@@ -1,4 +1,8 @@
+import { expandRange, resolveSelectors } from "../inventory/selectors";
+import { UnknownHostError } from "../inventory/types";
 import type { Issue } from "./issues";
+
+export { expandRange };
 import { type InventoryView, PlanningError } from "./provider";
 import type { Plan } from "./schema";
 
@@ -10,39 +14,14 @@ import type { Plan } from "./schema";
  * planner made up, before anyone reviews a plan that cannot run.
  */
 
-const RANGE = /^(.*)\[(\d{1,4})-(\d{1,4})\](.*)$/;
-const MAX_RANGE = 1000;
-
-/** `web[1-3]` → web1, web2, web3 (`[01-03]` keeps the zero padding); null when not a range. */
-export function expandRange(selector: string): string[] | null {
-  const m = RANGE.exec(selector);
-  if (!m) return null;
-  const [, prefix = "", from = "", to = "", suffix = ""] = m;
-  const start = Number(from);
-  const end = Number(to);
-  if (end < start || end - start >= MAX_RANGE) return null;
-  const width = from.startsWith("0") ? from.length : 0;
-  const names: string[] = [];
-  for (let n = start; n <= end; n++) names.push(`${prefix}${String(n).padStart(width, "0")}${suffix}`);
-  return names;
-}
-
 /** The host names a selector stands for, or null when the inventory has no such host/group/tag. */
 export function resolveSelector(view: InventoryView, raw: string): string[] | null {
-  const selector = raw.trim();
-  if (selector === "*" || selector === "all") return view.hosts.map((h) => h.name);
-  const known = new Set(view.hosts.map((h) => h.name));
-  const [prefix, rest] = splitOnce(selector, ":");
-  if (prefix === "group" && rest !== undefined)
-    return view.groups.includes(rest)
-      ? view.hosts.filter((h) => h.groups.includes(rest)).map((h) => h.name)
-      : null;
-  if (prefix === "tag" && rest !== undefined)
-    return view.tags.includes(rest)
-      ? view.hosts.filter((h) => h.tags.includes(rest)).map((h) => h.name)
-      : null;
-  const names = expandRange(selector) ?? [selector];
-  return names.every((n) => known.has(n)) ? names : null;
+  try {
+    return resolveSelectors(view.hosts, [raw]);
+  } catch (e) {
+    if (e instanceof UnknownHostError) return null;
+    throw e;
+  }
 }
 
 const PARAM_SELECTOR = /^\{\{\s*params\.[A-Za-z0-9_]+\s*\}\}$/;
@@ -105,9 +84,4 @@ export function assertKnownHosts(plan: Plan, view: InventoryView): void {
       unknown.map((u) => u.selector),
       view,
     );
-}
-
-function splitOnce(s: string, sep: string): [string, string | undefined] {
-  const i = s.indexOf(sep);
-  return i < 0 ? [s, undefined] : [s.slice(0, i), s.slice(i + 1)];
 }

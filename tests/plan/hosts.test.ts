@@ -8,7 +8,9 @@ describe("host selectors against the inventory", () => {
   it("expand numbered ranges, keeping zero padding", () => {
     expect(expandRange("web[1-3]")).toEqual(["web1", "web2", "web3"]);
     expect(expandRange("node[08-10].dc")).toEqual(["node08.dc", "node09.dc", "node10.dc"]);
-    expect(expandRange("web[3-1]")).toBeNull();
+    // A backwards range is a range that names no machine: it resolves to nothing, so it is unknown.
+    expect(expandRange("web[3-1]")).toEqual([]);
+    expect(resolveSelector(inventory, "web[3-1]")).toBeNull();
     expect(expandRange("web1")).toBeNull();
   });
 
