@@ -25,18 +25,28 @@ export function makePlan(steps: Step[], extra: Partial<Plan> = {}): Plan {
   return Plan.parse({ title: "test plan", intent: "test intent", params: [], steps, ...extra });
 }
 
-/** check on each host, then restart only where the check failed. */
-export function checkAndRestartPlan(hosts = ["web1", "web2"]): Plan {
-  return makePlan([
-    makeStep("check_nginx", {
-      action: { kind: "ssh", command: "systemctl is-active nginx" },
-      targets: hosts,
-    }),
-    makeStep("restart_nginx", {
-      action: { kind: "ssh", command: "sudo systemctl restart nginx" },
-      targets: hosts,
-      dependsOn: ["check_nginx"],
-      when: { step: "check_nginx", field: "exitCode", op: "ne", value: 0, perHost: true },
-    }),
-  ]);
+/** The key scenario, as every planner should make it: check on each host, restart only where the check failed. */
+export function nginxRestartPlan(
+  intent = "check nginx on web1 and web2 and restart it where it is down",
+  hosts = ["web1", "web2"],
+): Plan {
+  return makePlan(
+    [
+      makeStep("check_nginx", {
+        name: "Check nginx",
+        action: { kind: "ssh", command: "systemctl is-active nginx" },
+        targets: hosts,
+      }),
+      makeStep("restart_nginx", {
+        name: "Restart nginx where it is down",
+        action: { kind: "ssh", command: "sudo systemctl restart nginx" },
+        targets: hosts,
+        dependsOn: ["check_nginx"],
+        when: { step: "check_nginx", field: "exitCode", op: "ne", value: 0, perHost: true },
+      }),
+    ],
+    { intent },
+  );
 }
+
+export const checkAndRestartPlan = (hosts = ["web1", "web2"]) => nginxRestartPlan(undefined, hosts);
