@@ -7,8 +7,9 @@
  *   to flow code) and calls it with the reply to a call. An async Callback cannot carry the
  *   host's Promise back (isolated-vm copies its return value synchronously), hence the pair.
  *
- * Imported by both sides: keep it free of runtime dependencies.
+ * Imported by both sides: keep it free of runtime dependencies (type-only imports are erased).
  */
+import type { AnyCall } from "../src/capabilities/calls";
 
 /** Globals the runner and runtime use to find each other. The runtime deletes them once read. */
 export const GLOBALS = {
@@ -32,10 +33,15 @@ export const SDK_VALUE_EXPORTS = [
   "fail",
   "forEachHost",
   "holds",
+  "http",
   "log",
+  "net",
+  "notify",
   "once",
   "parallel",
   "poll",
+  "powershell",
+  "ps",
   "requireSuccess",
   "resultOn",
   "settle",
@@ -45,6 +51,7 @@ export const SDK_VALUE_EXPORTS = [
   "sleep",
   "ssh",
   "step",
+  "uri",
 ] as const;
 export type SdkValueExport = (typeof SDK_VALUE_EXPORTS)[number];
 
@@ -60,9 +67,8 @@ export type WireScope = {
   seq: number;
 };
 
-export type WireCall =
-  | { name: "ssh.exec"; args: { host: string; command: string; timeoutMs: number | null } }
-  | { name: "sleep"; args: { ms: number } };
+/** A capability call exactly as src/capabilities/calls.ts defines it (the host re-validates it). */
+export type WireCall = AnyCall;
 
 export type WireStepStatus = "succeeded" | "failed" | "skipped" | "timed_out" | "cancelled";
 

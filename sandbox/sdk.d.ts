@@ -71,6 +71,10 @@ declare module "intentflow:sdk" {
     readonly host: string | null;
     readonly attempt: number;
     readonly ssh: Ssh;
+    readonly powershell: PowerShell;
+    readonly http: Http;
+    readonly net: Net;
+    notify(channel: string, message: string): Promise<void>;
     sleep(ms: number): Promise<void>;
     log(message: string, level?: LogLevel): Promise<void>;
   }
@@ -187,6 +191,76 @@ declare module "intentflow:sdk" {
     exec(host: string, command: ShellCommand | string, options?: ExecOptions): Promise<ExecResult>;
   }
   export const ssh: Ssh;
+
+  /** A PowerShell script whose interpolated values were quoted by `ps`. */
+  export interface PsScript {
+    readonly text: string;
+  }
+  export type PsValue = string | number | boolean | PsScript | readonly (string | number | boolean)[];
+  /**
+   * Builds a PowerShell script: every `${value}` becomes one verbatim single-quoted string
+   * ('' doubles a quote, typographic single quotes too); a boolean becomes $true/$false; an
+   * array becomes @('a', 'b'); a PsScript is inserted as is. null/undefined, empty arrays,
+   * non-finite numbers and NUL characters are refused.
+   */
+  export function ps(strings: TemplateStringsArray, ...values: PsValue[]): PsScript;
+  export interface PsResult extends ExecResult {
+    /** stdout parsed as JSON when the script printed JSON (e.g. `| ConvertTo-Json`), else null. */
+    readonly data: unknown;
+  }
+  export interface PowerShell {
+    /** Runs a script on an inventory host (PowerShell over SSH). Resolves with non-zero exits. */
+    run(host: string, script: PsScript | string, options?: ExecOptions): Promise<PsResult>;
+  }
+  export const powershell: PowerShell;
+
+  export type HttpMethod = "GET" | "HEAD" | "POST" | "PUT" | "PATCH" | "DELETE";
+  export interface HttpRequest {
+    /**
+     * The inventory host the request is for: the request must then be approved for that host.
+     * Leave it out only for a URL outside the inventory (the host side decides whether to allow it).
+     */
+    host?: string;
+    method: HttpMethod;
+    url: string;
+    headers?: Record<string, string>;
+    body?: string;
+    timeoutMs?: number;
+  }
+  export interface HttpResponse {
+    /** Any status is returned, 4xx and 5xx included; network errors throw. */
+    readonly status: number;
+    readonly headers: [string, string][];
+    readonly body: string;
+    /** true when the body was cut at the output cap. */
+    readonly truncated: boolean;
+  }
+  export interface Http {
+    request(options: HttpRequest): Promise<HttpResponse>;
+  }
+  export const http: Http;
+  /** Builds a URL: every `${value}` is percent-encoded (encodeURIComponent). */
+  export function uri(strings: TemplateStringsArray, ...values: (string | number | boolean)[]): string;
+
+  export interface TcpResult {
+    readonly ok: boolean;
+    readonly latencyMs: number | null;
+    readonly error: string | null;
+  }
+  export interface PingResult extends TcpResult {
+    /** "tcp" when ICMP was not available and a TCP connect was used instead. */
+    readonly method: "icmp" | "tcp";
+  }
+  export interface Net {
+    /** Opens (and closes) a TCP connection to host:port from the service's side. Never throws for a refused port. */
+    tcp(host: string, port: number, options?: { timeoutMs?: number }): Promise<TcpResult>;
+    dns(host: string, options?: { type?: "A" | "AAAA" | "ANY" }): Promise<{ readonly addresses: string[] }>;
+    ping(host: string, options?: { timeoutMs?: number }): Promise<PingResult>;
+  }
+  export const net: Net;
+
+  /** Sends a message to a configured notification channel. */
+  export function notify(channel: string, message: string): Promise<void>;
 
   export type LogLevel = "info" | "warn" | "error";
   export function log(message: string, level?: LogLevel): Promise<void>;

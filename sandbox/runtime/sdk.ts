@@ -1,7 +1,7 @@
 /** Assembles the object behind "intentflow:sdk" from the runtime's parts. */
 import type { SdkValueExport } from "../protocol";
 import type { GuestBridge } from "./bridge";
-import { createCapabilities } from "./capabilities";
+import { createCapabilities, handles } from "./capabilities";
 import { parallel, settle, settleAll } from "./concurrency";
 import { holds } from "./conditions";
 import { defineFlow } from "./flow";
@@ -9,28 +9,28 @@ import { anyFailed, forEachHost, once, requireSuccess, resultOn } from "./outcom
 import { currentScope } from "./scope";
 import { sh } from "./shell";
 import { createSteps } from "./steps";
+import { ps, uri } from "./templates";
 
 export function createSdk(bridge: GuestBridge): Readonly<Record<SdkValueExport, unknown>> {
   const caps = createCapabilities(bridge);
   const { step, skip, poll, fail } = createSteps(bridge, caps);
   // Public capability functions belong to whichever step is running synchronously now.
-  const ssh = Object.freeze({
-    exec: (host: string, command: unknown, options?: { timeoutMs?: number }) =>
-      caps.exec(currentScope(), host, command, options),
-  });
-  const sleep = (ms: number) => caps.sleep(currentScope(), ms);
-  const log = (message: string, level?: "info" | "warn" | "error") =>
-    caps.log(currentScope(), message, level);
+  const { ssh, powershell, http, net, notify, sleep, log } = handles(caps, currentScope);
   return Object.freeze({
     anyFailed,
     defineFlow,
     fail,
     forEachHost,
     holds,
+    http,
     log,
+    net,
+    notify,
     once,
     parallel,
     poll,
+    powershell,
+    ps,
     requireSuccess,
     resultOn,
     settle,
@@ -40,5 +40,6 @@ export function createSdk(bridge: GuestBridge): Readonly<Record<SdkValueExport, 
     sleep,
     ssh,
     step,
+    uri,
   });
 }

@@ -4,7 +4,7 @@
  */
 import type { WireEvent, WireStepStatus } from "../protocol";
 import type { GuestBridge } from "./bridge";
-import type { Capabilities, ExecResult, LogLevel } from "./capabilities";
+import { type Capabilities, type ExecResult, handles } from "./capabilities";
 import { FlowFailure, isRetryable, PollTimeout, StepError, statusOfError, toError } from "./errors";
 import { currentScope, type StepScope, withScope } from "./scope";
 
@@ -71,12 +71,7 @@ export function createSteps(bridge: GuestBridge, caps: Capabilities) {
       id: scope.stepId,
       host: scope.host,
       attempt: scope.attempt,
-      ssh: Object.freeze({
-        exec: (host: string, command: unknown, options?: { timeoutMs?: number }) =>
-          caps.exec(scope, host, command, options),
-      }),
-      sleep: (ms: number) => caps.sleep(scope, ms),
-      log: (message: string, level?: LogLevel) => caps.log(scope, message, level),
+      ...handles(caps, () => scope),
     });
   }
 

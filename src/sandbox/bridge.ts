@@ -6,6 +6,7 @@
  */
 import type ivm from "isolated-vm";
 import { z } from "zod";
+import { type CallName, HOST_CALLS, parseCall } from "../capabilities/calls";
 import type { WireError, WireReply, WireScope } from "../../sandbox/protocol";
 import type { CallContext, CapabilityCall, FlowEvent, RunFlowOptions } from "./types";
 
@@ -20,26 +21,14 @@ const Scope = z.object({
   seq: z.number().int().min(1),
 });
 
-const CallMessage = z.union([
-  z.object({
-    kind: z.literal("call"),
-    id: z.number().int().min(1),
-    scope: Scope,
-    name: z.literal("ssh.exec"),
-    args: z.object({
-      host: z.string().min(1).max(255),
-      command: z.string().min(1).max(100_000),
-      timeoutMs: z.number().int().min(1).max(86_400_000).nullable(),
-    }),
-  }),
-  z.object({
-    kind: z.literal("call"),
-    id: z.number().int().min(1),
-    scope: Scope,
-    name: z.literal("sleep"),
-    args: z.object({ ms: z.number().int().min(0).max(86_400_000) }),
-  }),
-]);
+/** The envelope of a call; its name and args are checked by calls.ts's parseCall. */
+const CallEnvelope = z.object({
+  kind: z.literal("call"),
+  id: z.number().int().min(1),
+  scope: Scope,
+  name: z.string(),
+  args: z.unknown(),
+});
 
 const Event = z.union([
   z.object({
@@ -70,14 +59,43 @@ const Event = z.union([
 
 const EventMessage = z.object({ kind: z.literal("event"), event: Event });
 
-/** What ssh.exec gives the flow: only these fields, whatever the capability returned. */
-const ExecResult = z.object({
+const Exec = z.object({
   exitCode: z.number().int().nullable(),
   signal: z.string().nullable().default(null),
   stdout: z.string(),
   stderr: z.string(),
   truncated: z.boolean().default(false),
 });
+const Probe = z.object({
+  ok: z.boolean(),
+  latencyMs: z.number().nonnegative().nullable(),
+  error: z.string().nullable().default(null),
+});
+
+/** What each call gives the flow: only these fields, whatever the capability returned. */
+const RESULTS: { [N in CallName]: z.ZodType } = {
+  "ssh.exec": Exec,
+  "powershell.run": Exec.extend({ data: z.json().nullable().default(null) }),
+  "http.request": z.object({
+    status: z.number().int().min(0).max(999),
+    headers: z.array(z.tuple([z.string(), z.string()])),
+    body: z.string(),
+    truncated: z.boolean().default(false),
+  }),
+  "net.tcp": Probe,
+  "net.dns": z.object({ addresses: z.array(z.string()) }),
+  "net.ping": Probe.extend({ method: z.enum(["icmp", "tcp"]) }),
+  sleep: z.any().transform(() => null),
+  log: z.any().transform(() => null),
+  notify: z.any().transform(() => null),
+};
+
+/** The host a call must be approved for, or null when it reaches no inventory host. */
+export function hostOf(call: CapabilityCall): string | null {
+  if (HOST_CALLS.has(call.name)) return (call.args as { host: string }).host;
+  if (call.name === "http.request") return call.args.host;
+  return null;
+}
 
 const ERROR_CODES = new Set([
   "unknown_host",
@@ -188,26 +206,22 @@ export class HostBridge {
   private receiveCall(message: unknown): void {
     const id = (message as { id?: unknown }).id;
     if (typeof id !== "number") return;
-    const parsed = CallMessage.safeParse(message);
-    if (!parsed.success) {
-      this.reply(id, {
-        ok: false,
-        error: { code: "invalid_argument", message: `invalid capability call: ${issues(parsed.error)}` },
-      });
-      return;
+    const refuse = (code: string, text: string) =>
+      this.reply(id, { ok: false, error: { code, message: text } });
+    const envelope = CallEnvelope.safeParse(message);
+    if (!envelope.success)
+      return refuse("invalid_argument", `invalid capability call: ${issues(envelope.error)}`);
+    const { scope, name, args } = envelope.data;
+    let call: CapabilityCall;
+    try {
+      call = parseCall(name, args);
+    } catch (e) {
+      const text = e instanceof z.ZodError ? issues(e) : String(e);
+      return refuse("invalid_argument", `invalid ${name} call: ${text}`);
     }
-    const { scope, name, args } = parsed.data;
-    const call = { name, args } as CapabilityCall;
-    if (call.name === "ssh.exec" && !this.allowed.has(call.args.host)) {
-      this.reply(id, {
-        ok: false,
-        error: {
-          code: "denied",
-          message: `host "${call.args.host}" is not among the hosts this run may reach`,
-        },
-      });
-      return;
-    }
+    const host = hostOf(call);
+    if (host !== null && !this.allowed.has(host))
+      return refuse("denied", `host "${host}" is not among the hosts this run may reach`);
     const ctx: CallContext = {
       key: journalKey(scope),
       stepId: scope.stepId,
@@ -223,14 +237,13 @@ export class HostBridge {
   private async perform(call: CapabilityCall, ctx: CallContext): Promise<WireReply> {
     try {
       const value = await this.options.call(call, ctx);
-      if (call.name === "sleep") return { ok: true, value: null };
-      const result = ExecResult.safeParse(value);
+      const result = RESULTS[call.name].safeParse(value);
       if (!result.success)
         return {
           ok: false,
           error: {
             code: "failed",
-            message: `ssh.exec returned an unexpected result: ${issues(result.error)}`,
+            message: `${call.name} returned an unexpected result: ${issues(result.error)}`,
           },
         };
       return { ok: true, value: result.data };

@@ -1,10 +1,12 @@
 /** The runner's contract with the engine that calls it. */
+import type { AnyCall } from "../capabilities/calls";
 import type { StepStatus } from "../store/types";
 
-/** A capability the flow asked for, validated; the caller performs it. */
-export type CapabilityCall =
-  | { name: "ssh.exec"; args: { host: string; command: string; timeoutMs: number | null } }
-  | { name: "sleep"; args: { ms: number } };
+/**
+ * A capability the flow asked for, validated against src/capabilities/calls.ts (CALL_ARGS);
+ * the caller performs it. Host calls reach `call` only for hosts in `allowedHosts`.
+ */
+export type CapabilityCall = AnyCall;
 
 export type CallContext = {
   /**

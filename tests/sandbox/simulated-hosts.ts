@@ -12,16 +12,39 @@ export function simulatedHosts(script: Script) {
   const call: RunFlowOptions["call"] = async (c, ctx) => {
     calls.push({ call: c, ctx });
     await Promise.resolve();
-    if (c.name === "sleep") return null;
-    const reply = script(c.args.host, c.args.command, ctx);
-    if (reply instanceof Error) throw reply;
-    return {
-      exitCode: reply.exitCode,
-      signal: null,
-      stdout: reply.stdout ?? "",
-      stderr: reply.stderr ?? "",
-      truncated: false,
-    };
+    switch (c.name) {
+      case "ssh.exec":
+      case "powershell.run": {
+        const text = c.name === "ssh.exec" ? c.args.command : c.args.script;
+        const reply = script(c.args.host, text, ctx);
+        if (reply instanceof Error) throw reply;
+        const stdout = reply.stdout ?? "";
+        const exec = {
+          exitCode: reply.exitCode,
+          signal: null,
+          stdout,
+          stderr: reply.stderr ?? "",
+          truncated: false,
+        };
+        return c.name === "ssh.exec" ? exec : { ...exec, data: parseJson(stdout) };
+      }
+      case "http.request":
+        return {
+          status: 200,
+          headers: [["content-type", "text/plain"]],
+          body: `${c.args.method} ${c.args.url}`,
+          truncated: false,
+          durationMs: 1,
+        };
+      case "net.tcp":
+        return { ok: true, latencyMs: 1, error: null };
+      case "net.dns":
+        return { addresses: ["192.0.2.1"] };
+      case "net.ping":
+        return { ok: true, latencyMs: 1, method: "icmp", error: null };
+      default:
+        return null;
+    }
   };
   const execs = () =>
     calls.flatMap(({ call: c }) => (c.name === "ssh.exec" ? [`${c.args.host}: ${c.args.command}`] : []));
@@ -35,6 +58,14 @@ export function simulatedHosts(script: Script) {
         .map((e) => [e.host ?? "", e.status]),
     );
   return { calls, events, call, onEvent: (e: FlowEvent) => events.push(e), execs, finished };
+}
+
+function parseJson(text: string): unknown {
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    return null;
+  }
 }
 
 export function capabilityError(code: string, message: string): Error {
