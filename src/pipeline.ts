@@ -19,7 +19,10 @@ export type PipelineDeps = {
   store: Store;
   inventory: Inventory;
   planner: PlanProvider;
-  compiler: { compilePlan(plan: Plan, targets: Record<string, string[]>): Promise<CompiledFlow> };
+  compiler: {
+    compilePlan(plan: Plan, targets: Record<string, string[]>): Promise<CompiledFlow>;
+    compileSource(source: string): Promise<CompiledFlow>;
+  };
   policy: ApprovalPolicy;
   flowAvailable: boolean;
   flowRolloutPercent: number;
@@ -47,7 +50,7 @@ export type VersionResult = {
 
 export class PipelineError extends Error {
   constructor(
-    readonly code: "policy_denied" | "compile_failed",
+    readonly code: "policy_denied" | "compile_failed" | "not_found" | "not_editable",
     message: string,
     readonly field?: string,
     readonly details?: unknown,
@@ -238,4 +241,61 @@ export function resolveTargets(inventory: Inventory, plan: Plan): Record<string,
     targets[s.id] = inventory.resolve(selectors);
   }
   return targets;
+}
+
+/**
+ * A reviewer's edit of a flow's source: checked and bundled like generated code, stored as the
+ * next version, pending review. An edit that does not compile is refused with its
+ * diagnostics and stores nothing. Edited code is never classified read-only: a person reviews it.
+ */
+export async function versionFromEditedSource(
+  deps: PipelineDeps,
+  flowId: string,
+  edit: { source: string; base?: number },
+  actor: string | null,
+): Promise<FlowVersionRecord> {
+  const latest = await deps.store.latestVersion(flowId);
+  if (!latest) throw new PipelineError("not_found", `no flow ${flowId}`);
+  const base = edit.base === undefined ? latest : await deps.store.getVersion(flowId, edit.base);
+  if (!base) throw new PipelineError("not_found", `flow ${flowId} has no version ${edit.base}`, "base");
+  if (base.engine !== "flow")
+    throw new PipelineError(
+      "not_editable",
+      "this flow runs on the queue engine and has no source: submit a new plan instead",
+      "source",
+    );
+  const compiled = await deps.compiler.compileSource(edit.source);
+  if (!compiled.bundle)
+    throw new PipelineError(
+      "compile_failed",
+      "the edited source did not compile",
+      "source",
+      compiled.diagnostics,
+    );
+  const now = new Date().toISOString();
+  const plan = await deps.store.getPlan(base.planId);
+  if (!plan) throw new PipelineError("not_found", `plan ${base.planId} of flow ${flowId} is missing`);
+  const version: FlowVersionRecord = {
+    ...base,
+    version: latest.version + 1,
+    status: "pending",
+    source: compiled.source,
+    diagnostics: compiled.diagnostics,
+    bundle: compiled.bundle,
+    sourceMap: compiled.sourceMap,
+    hash: runnableHash({ bundle: compiled.bundle }),
+    readOnly: false,
+    createdAt: now,
+    createdBy: actor,
+    approvedBy: null,
+    approvedAt: null,
+    approvedHash: null,
+    comment: null,
+  };
+  await deps.store.saveVersion({
+    plan,
+    flow: { id: flowId, name: plan.plan.title, createdAt: now },
+    version,
+  });
+  return version;
 }

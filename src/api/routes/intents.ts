@@ -1,0 +1,73 @@
+import { z } from "zod";
+import { PlanBody } from "../../plan/schema";
+import { versionFromIntent, versionFromPlanInput } from "../../pipeline";
+import type { Intentflow } from "../../service";
+import { endpoint } from "../endpoint";
+import { IntentBody, PlanQuery, VersionCreated } from "../schemas";
+
+/** The legacy workflow format, documented here; parsePlanInput reads it with its own, clearer errors. */
+const LegacyWorkflow = z.object({
+  steps: z.array(
+    z.object({
+      id: z.string(),
+      name: z.string(),
+      type: z.enum(["ssh", "powershell", "network_analysis"]),
+      host: z.string(),
+      command: z.string().optional(),
+      script: z.string().optional(),
+      target: z.string().optional(),
+      analysis_type: z.string().optional(),
+      timeout: z.number().optional(),
+    }),
+  ),
+});
+
+export const intentEndpoints = (svc: Intentflow) => [
+  endpoint({
+    method: "post",
+    path: "/v1/intents",
+    summary: "Plan an intent, route it, compile it: a new flow version pending review",
+    tag: "pipeline",
+    role: "requester",
+    body: IntentBody,
+    responses: {
+      201: { description: "the plan, the route decision and the flow version", schema: VersionCreated },
+    },
+    handle: async ({ body }, c) => {
+      const actor = c.get("actor");
+      const result = await versionFromIntent(svc.pipeline, body.text, { ...body, actor: actor.name });
+      svc.log.info(
+        { flow: result.flow.id, engine: result.flow.engine, planner: result.planner, actor: actor.name },
+        "flow version created from intent",
+      );
+      return c.json(result, 201);
+    },
+  }),
+  endpoint({
+    method: "post",
+    path: "/v1/plans",
+    summary: "Route and compile a plan given as JSON (a Plan, or a legacy { steps } workflow)",
+    tag: "pipeline",
+    role: "requester",
+    query: PlanQuery,
+    // Documented as either shape; the handler parses it itself for field-level errors.
+    body: z.union([PlanBody, LegacyWorkflow]),
+    rawBody: true,
+    responses: {
+      201: { description: "the plan, the route decision and the flow version", schema: VersionCreated },
+    },
+    handle: async ({ query, body }, c) => {
+      const actor = c.get("actor");
+      const result = await versionFromPlanInput(svc.pipeline, body, {
+        engine: query.engine,
+        force: query.force === "true",
+        actor: actor.name,
+      });
+      svc.log.info(
+        { flow: result.flow.id, engine: result.flow.engine, actor: actor.name },
+        "flow version created from plan",
+      );
+      return c.json(result, 201);
+    },
+  }),
+];
