@@ -59,6 +59,7 @@ const EnvSchema = z.object({
   SANDBOX_TIMEOUT_MS: z.coerce.number().int().min(100).max(86_400_000).default(600_000),
   AUTO_APPROVE_READ_ONLY: z.stringbool().default(false),
   FLOW_ROLLOUT_PERCENT: z.coerce.number().min(0).max(100).default(0),
+  RATE_LIMIT_PER_MINUTE: z.coerce.number().int().min(1).max(1_000_000).default(1200),
 });
 
 export type Config = {
@@ -79,6 +80,8 @@ export type Config = {
   sandbox: { memoryMb: number; timeoutMs: number };
   approval: { autoApproveReadOnly: boolean };
   route: { flowRolloutPercent: number };
+  /** Requests a minute per API key (per actor). */
+  rateLimitPerMinute: number;
 };
 
 export class ConfigError extends Error {
@@ -128,5 +131,6 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     sandbox: { memoryMb: e.SANDBOX_MEMORY_MB, timeoutMs: e.SANDBOX_TIMEOUT_MS },
     approval: { autoApproveReadOnly: e.AUTO_APPROVE_READ_ONLY },
     route: { flowRolloutPercent: e.FLOW_ROLLOUT_PERCENT },
+    rateLimitPerMinute: e.RATE_LIMIT_PER_MINUTE,
   };
 }

@@ -4,7 +4,9 @@ import type { Intentflow } from "../service";
 import { authenticate } from "./auth";
 import { type Endpoint, type Env, mount } from "./endpoint";
 import { ApiError, errorResponse, toApiError } from "./errors";
+import { createMetrics, type Metrics } from "./metrics";
 import { openApiDocument } from "./openapi";
+import { rateLimit } from "./rate-limit";
 import { docsPage, swaggerAsset } from "./docs";
 import { flowEndpoints } from "./routes/flows";
 import { intentEndpoints } from "./routes/intents";
@@ -14,10 +16,10 @@ import { systemEndpoints } from "./routes/system";
 const MAX_BODY_BYTES = 1024 * 1024;
 
 /** Every declared endpoint, in the order the API reference lists them. */
-export function endpoints(svc: Intentflow): Endpoint[] {
+export function endpoints(svc: Intentflow, metrics: Metrics): Endpoint[] {
   return [
     ...systemEndpoints(svc),
-    ...intentEndpoints(svc),
+    ...intentEndpoints(svc, metrics),
     ...flowEndpoints(svc),
     ...runEndpoints(svc),
   ] as Endpoint[];
@@ -26,7 +28,8 @@ export function endpoints(svc: Intentflow): Endpoint[] {
 /** The HTTP face of the service: thin, every input parsed by a declared schema, every error one JSON shape. */
 export function createApp(svc: Intentflow) {
   const app = new Hono<Env>();
-  const declared = endpoints(svc);
+  const metrics = createMetrics();
+  const declared = endpoints(svc, metrics);
   const document = openApiDocument(declared, { title: "intentflow", version: "0.1.0" });
 
   app.onError((e, c) => {
@@ -38,6 +41,10 @@ export function createApp(svc: Intentflow) {
     errorResponse(c, new ApiError(404, "not_found", `no route for ${c.req.method} ${c.req.path}`)),
   );
 
+  app.use(metrics.track);
+  app.get("/metrics", async (c) =>
+    c.text(await metrics.registry.metrics(), 200, { "content-type": metrics.registry.contentType }),
+  );
   app.get("/openapi.json", (c) => c.json(document));
   app.get("/docs", (c) => c.html(docsPage("/openapi.json")));
   app.get("/docs/assets/:file", (c) => swaggerAsset(c, c.req.param("file")));
@@ -52,6 +59,7 @@ export function createApp(svc: Intentflow) {
     }),
   );
   app.use("/v1/*", authenticate(svc.config.apiKeys));
+  app.use("/v1/*", rateLimit(svc.config.rateLimitPerMinute));
   for (const e of declared) mount(app, e);
   return app;
 }

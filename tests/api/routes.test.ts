@@ -198,3 +198,38 @@ describe("access control with API keys", () => {
     expect(JSON.stringify(ok.body)).not.toContain(keys.reviewer);
   });
 });
+
+describe("metrics and limits", () => {
+  let stack: Stack;
+  beforeAll(async () => {
+    stack = await startStack({ RATE_LIMIT_PER_MINUTE: "30" });
+  });
+  afterAll(() => stack?.close());
+
+  it("exposes Prometheus metrics per route pattern, planner, route decision and compile", async () => {
+    await createFlow(stack);
+    await stack.call("GET", "/v1/runs/00000000-0000-4000-8000-000000000000");
+    const res = await fetch(`${stack.base}/metrics`);
+    expect(res.headers.get("content-type")).toContain("text/plain");
+    const text = await res.text();
+    expect(text).toContain(
+      'intentflow_http_requests_total{method="POST",route="/v1/intents",status="201"} 1',
+    );
+    expect(text).toContain(
+      'intentflow_http_requests_total{method="GET",route="/v1/runs/:id",status="404"} 1',
+    );
+    expect(text).toContain('intentflow_route_decisions_total{engine="flow",level="simple"} 1');
+    expect(text).toMatch(/intentflow_planner_duration_seconds_count\{planner="offline"\} 1/);
+    expect(text).toMatch(/intentflow_compile_duration_seconds_count 1/);
+  });
+
+  it("answers 429 with Retry-After past the per-key rate, without touching the pipeline", async () => {
+    const statuses: number[] = [];
+    for (let i = 0; i < 40; i++) statuses.push((await stack.call("GET", "/v1/runs")).status);
+    expect(statuses).toContain(429);
+    const res = await fetch(`${stack.base}/v1/runs`);
+    expect(res.status).toBe(429);
+    expect(Number(res.headers.get("retry-after"))).toBeGreaterThan(0);
+    expect(((await res.json()) as any).error.code).toBe("rate_limited");
+  });
+});

@@ -3,6 +3,7 @@ import { PlanBody } from "../../plan/schema";
 import { versionFromIntent, versionFromPlanInput } from "../../pipeline";
 import type { Intentflow } from "../../service";
 import { endpoint } from "../endpoint";
+import type { Metrics } from "../metrics";
 import { IntentBody, PlanQuery, VersionCreated } from "../schemas";
 
 /** The legacy workflow format, documented here; parsePlanInput reads it with its own, clearer errors. */
@@ -22,7 +23,7 @@ const LegacyWorkflow = z.object({
   ),
 });
 
-export const intentEndpoints = (svc: Intentflow) => [
+export const intentEndpoints = (svc: Intentflow, metrics: Metrics) => [
   endpoint({
     method: "post",
     path: "/v1/intents",
@@ -36,6 +37,7 @@ export const intentEndpoints = (svc: Intentflow) => [
     handle: async ({ body }, c) => {
       const actor = c.get("actor");
       const result = await versionFromIntent(svc.pipeline, body.text, { ...body, actor: actor.name });
+      metrics.versionCreated(result);
       svc.log.info(
         { flow: result.flow.id, engine: result.flow.engine, planner: result.planner, actor: actor.name },
         "flow version created from intent",
@@ -63,6 +65,7 @@ export const intentEndpoints = (svc: Intentflow) => [
         force: query.force === "true",
         actor: actor.name,
       });
+      metrics.versionCreated(result);
       svc.log.info(
         { flow: result.flow.id, engine: result.flow.engine, actor: actor.name },
         "flow version created from plan",
