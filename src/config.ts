@@ -58,6 +58,7 @@ const EnvSchema = z.object({
   SANDBOX_MEMORY_MB: z.coerce.number().int().min(8).max(4096).default(64),
   SANDBOX_TIMEOUT_MS: z.coerce.number().int().min(100).max(86_400_000).default(600_000),
   AUTO_APPROVE_READ_ONLY: z.stringbool().default(false),
+  APPROVAL_FOUR_EYES: z.stringbool().default(false),
   FLOW_ROLLOUT_PERCENT: z.coerce.number().min(0).max(100).default(0),
   RATE_LIMIT_PER_MINUTE: z.coerce.number().int().min(1).max(1_000_000).default(1200),
 });
@@ -78,7 +79,8 @@ export type Config = {
   apiKeys: ApiKey[];
   logLevel: z.infer<typeof EnvSchema>["LOG_LEVEL"];
   sandbox: { memoryMb: number; timeoutMs: number };
-  approval: { autoApproveReadOnly: boolean };
+  /** fourEyes: the reviewer must be someone other than whoever asked for the version. */
+  approval: { autoApproveReadOnly: boolean; fourEyes: boolean };
   route: { flowRolloutPercent: number };
   /** Requests a minute per API key (per actor). */
   rateLimitPerMinute: number;
@@ -129,7 +131,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     apiKeys: e.API_KEYS,
     logLevel: e.LOG_LEVEL,
     sandbox: { memoryMb: e.SANDBOX_MEMORY_MB, timeoutMs: e.SANDBOX_TIMEOUT_MS },
-    approval: { autoApproveReadOnly: e.AUTO_APPROVE_READ_ONLY },
+    approval: { autoApproveReadOnly: e.AUTO_APPROVE_READ_ONLY, fourEyes: e.APPROVAL_FOUR_EYES },
     route: { flowRolloutPercent: e.FLOW_ROLLOUT_PERCENT },
     rateLimitPerMinute: e.RATE_LIMIT_PER_MINUTE,
   };

@@ -20,6 +20,7 @@ export const IntentBody = z
     force: z.boolean().default(false),
   })
   .strict();
+export const IntentQuery = z.object({ execute: z.enum(["true", "false"]).default("false") }).strict();
 export const PlanQuery = z
   .object({ engine: EnginePreference.default("auto"), force: z.enum(["true", "false"]).default("false") })
   .strict();
@@ -95,6 +96,11 @@ export const VersionCreated = z.object({
   planner: z.string().nullable(),
   warnings: z.array(z.string()),
   timings: z.record(z.string(), z.number()),
+  /** With ?execute=true: the run started at once, when the policy auto-approved the version; else null. */
+  run: z
+    .object({ id: Id, status: z.literal("queued") })
+    .nullable()
+    .optional(),
 });
 
 /** A stored version as the API shows it: everything but the bundle and its source map. */

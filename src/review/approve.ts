@@ -24,6 +24,7 @@ export async function approveVersion(
   version: number,
   actor: Actor,
   comment: string | null,
+  policy: { fourEyes: boolean } = { fourEyes: false },
 ): Promise<FlowVersionRecord> {
   if (actor.role === "requester")
     throw new ApprovalRefused(
@@ -32,6 +33,11 @@ export async function approveVersion(
     );
   const v = await store.getVersion(flowId, version);
   if (!v) throw new ApprovalRefused("not_found", `flow ${flowId} has no version ${version}`);
+  if (policy.fourEyes && v.createdBy === actor.name)
+    throw new ApprovalRefused(
+      "forbidden",
+      `four-eyes policy: ${actor.name} asked for this version, so someone else must approve it`,
+    );
   if (v.status !== "pending")
     throw new ApprovalRefused("conflict", `version ${version} is already ${v.status}`);
   if (v.diagnostics.some((d) => d.severity === "error"))

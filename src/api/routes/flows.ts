@@ -134,7 +134,14 @@ export const flowEndpoints = (svc: Intentflow) => [
     responses: { 200: { description: "the approved version", schema: z.object({ version: VersionView }) } },
     handle: async ({ params, body }, c) => {
       const actor = c.get("actor");
-      const v = await approveVersion(svc.store, params.id, params.version, actor, body.comment);
+      const v = await approveVersion(
+        svc.store,
+        params.id,
+        params.version,
+        actor,
+        body.comment,
+        svc.config.approval,
+      );
       svc.log.info(
         { flow: params.id, version: params.version, by: actor.name, hash: v.approvedHash },
         "flow version approved",

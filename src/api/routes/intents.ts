@@ -4,7 +4,7 @@ import { versionFromIntent, versionFromPlanInput } from "../../pipeline";
 import type { Intentflow } from "../../service";
 import { endpoint } from "../endpoint";
 import type { Metrics } from "../metrics";
-import { IntentBody, PlanQuery, VersionCreated } from "../schemas";
+import { IntentBody, IntentQuery, PlanQuery, VersionCreated } from "../schemas";
 
 /** The legacy workflow format, documented here; parsePlanInput reads it with its own, clearer errors. */
 const LegacyWorkflow = z.object({
@@ -27,17 +27,26 @@ export const intentEndpoints = (svc: Intentflow, metrics: Metrics) => [
   endpoint({
     method: "post",
     path: "/v1/intents",
-    summary: "Plan an intent, route it, compile it: a new flow version pending review",
+    summary:
+      "Plan an intent, route it, compile it: a new flow version pending review. With ?execute=true, a version the policy auto-approves (read-only) runs at once",
     tag: "pipeline",
     role: "requester",
+    query: IntentQuery,
     body: IntentBody,
     responses: {
       201: { description: "the plan, the route decision and the flow version", schema: VersionCreated },
     },
-    handle: async ({ body }, c) => {
+    handle: async ({ query, body }, c) => {
       const actor = c.get("actor");
       const result = await versionFromIntent(svc.pipeline, body.text, { ...body, actor: actor.name });
       metrics.versionCreated(result);
+      if (query.execute === "true") {
+        const run =
+          result.flow.status === "approved"
+            ? await svc.runs.start(result.flow.id, result.flow.version, {})
+            : null;
+        return c.json({ ...result, run: run ? { id: run.id, status: "queued" as const } : null }, 201);
+      }
       svc.log.info(
         { flow: result.flow.id, engine: result.flow.engine, planner: result.planner, actor: actor.name },
         "flow version created from intent",

@@ -2,6 +2,7 @@ import { z } from "zod";
 import type { Intentflow } from "../../service";
 import type { RunRecord } from "../../store/types";
 import { endpoint } from "../endpoint";
+import { runEventStream } from "../run-events";
 import { ApiError } from "../errors";
 import { FlowParams, RunBody, RunDetail, RunListQuery, RunParams, RunQueued, RunView } from "../schemas";
 
@@ -57,6 +58,19 @@ export const runEndpoints = (svc: Intentflow) => [
       const run = await getRunOr404(svc, params.id);
       const [steps, logs] = await Promise.all([svc.store.stepResults(params.id), svc.store.logs(params.id)]);
       return c.json({ run, steps, logs });
+    },
+  }),
+  endpoint({
+    method: "get",
+    path: "/v1/runs/:id/events",
+    summary: "Server-Sent Events: run.status, step.started, step.finished, log, and run.finished last",
+    tag: "runs",
+    role: "requester",
+    params: RunParams,
+    responses: { 200: { description: "an event stream", contentType: "text/event-stream" } },
+    handle: async ({ params }, c) => {
+      await getRunOr404(svc, params.id);
+      return runEventStream(c, svc.store, params.id);
     },
   }),
   endpoint({

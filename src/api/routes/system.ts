@@ -1,6 +1,8 @@
 import { z } from "zod";
 import type { Intentflow } from "../../service";
 import { endpoint } from "../endpoint";
+import { ApiError } from "../errors";
+import { Id } from "../schemas";
 import { describeStatus } from "../status";
 
 export const systemEndpoints = (svc: Intentflow) => [
@@ -20,5 +22,33 @@ export const systemEndpoints = (svc: Intentflow) => [
     role: "requester",
     responses: { 200: { description: "the parts in use" } },
     handle: async (_, c) => c.json(await describeStatus(svc)),
+  }),
+  endpoint({
+    method: "get",
+    path: "/v1/engines",
+    summary: "The engines, whether each is available, and the queue backend's load",
+    tag: "system",
+    role: "requester",
+    responses: { 200: { description: "engines" } },
+    handle: (_, c) =>
+      c.json({
+        queue: { available: true, backend: svc.queue.kind, jobs: svc.queue.counts() },
+        flow: { available: svc.flowAvailable },
+        routing: { flowRolloutPercent: svc.config.route.flowRolloutPercent },
+      }),
+  }),
+  endpoint({
+    method: "get",
+    path: "/v1/plans/:id",
+    summary: "A stored plan: how it arrived and which planner made it",
+    tag: "pipeline",
+    role: "requester",
+    params: z.object({ id: Id }).strict(),
+    responses: { 200: { description: "the plan" } },
+    handle: async ({ params }, c) => {
+      const plan = await svc.store.getPlan(params.id);
+      if (!plan) throw new ApiError(404, "not_found", `no plan ${params.id}`);
+      return c.json({ plan });
+    },
   }),
 ];
