@@ -25,6 +25,20 @@ export const systemEndpoints = (svc: Intentflow) => [
   }),
   endpoint({
     method: "get",
+    path: "/v1/me",
+    summary: "Who the caller is and what role their key has (pages use it to show only what the role may do)",
+    tag: "system",
+    role: "requester",
+    responses: {
+      200: {
+        description: "the caller",
+        schema: z.object({ name: z.string(), role: z.enum(["requester", "reviewer", "admin"]) }),
+      },
+    },
+    handle: (_, c) => c.json(c.get("actor")),
+  }),
+  endpoint({
+    method: "get",
     path: "/v1/engines",
     summary: "The engines, whether each is available, and the queue backend's load",
     tag: "system",
