@@ -1,9 +1,12 @@
+import { randomUUID } from "node:crypto";
 import { type Kysely, sql } from "kysely";
 import { isUniqueViolation, StoreConflictError } from "./errors";
 import { migrateToLatest } from "./migrations";
 import * as rec from "./records";
 import type { Database } from "./schema";
 import type {
+  ApprovalRecord,
+  CancelOutcome,
   FlowRecord,
   FlowVersionRecord,
   JournalRecord,
@@ -11,6 +14,7 @@ import type {
   PlanRecord,
   RunRecord,
   RunStatus,
+  StepAttemptRecord,
   StepResultRecord,
   Store,
   VersionStatus,
@@ -123,21 +127,177 @@ export class KyselyStore implements Store {
     version: number,
     approval: { by: string; at: string; hash: string; comment: string | null },
   ): Promise<FlowVersionRecord | undefined> {
-    const row = await this.db
-      .updateTable("flow_versions")
-      .set({
-        status: "approved",
-        approved_by: approval.by,
-        approved_at: approval.at,
-        approved_hash: approval.hash,
-        comment: approval.comment,
-      })
+    return this.db.transaction().execute(async (trx) => {
+      const row = await trx
+        .updateTable("flow_versions")
+        .set({
+          status: "approved",
+          approved_by: approval.by,
+          approved_at: approval.at,
+          approved_hash: approval.hash,
+          comment: approval.comment,
+        })
+        .where("flow_id", "=", flowId)
+        .where("version", "=", version)
+        .where("status", "=", "pending")
+        .returningAll()
+        .executeTakeFirst();
+      if (!row) return undefined;
+      await trx
+        .insertInto("approvals")
+        .values({
+          id: randomUUID(),
+          flow_id: flowId,
+          version,
+          decision: "approved",
+          actor: approval.by,
+          hash: approval.hash,
+          comment: approval.comment,
+          at: approval.at,
+        })
+        .execute();
+      return rec.versionFromRow(row);
+    });
+  }
+
+  async approvals(flowId: string, version: number): Promise<ApprovalRecord[]> {
+    const rows = await this.db
+      .selectFrom("approvals")
+      .selectAll()
       .where("flow_id", "=", flowId)
       .where("version", "=", version)
-      .where("status", "=", "pending")
-      .returningAll()
+      .orderBy("at")
+      .execute();
+    return rows.map((r) => ({
+      flowId: r.flow_id,
+      version: r.version,
+      decision: r.decision,
+      actor: r.actor,
+      hash: r.hash,
+      comment: r.comment,
+      at: r.at,
+    }));
+  }
+
+  /** One conditional UPDATE: the database decides between racing claimers. */
+  async claimRun(runId: string, owner: string, leaseMs: number): Promise<boolean> {
+    const now = Date.now();
+    const row = await this.db
+      .updateTable("runs")
+      .set({ owner, lease_until: now + leaseMs })
+      .where("id", "=", runId)
+      .where("status", "in", UNFINISHED)
+      .where((eb) => eb.or([eb("owner", "is", null), eb("owner", "=", owner), eb("lease_until", "<", now)]))
+      .returning("id")
       .executeTakeFirst();
-    return row && rec.versionFromRow(row);
+    return row !== undefined;
+  }
+
+  async heartbeatRun(
+    runId: string,
+    owner: string,
+    leaseMs: number,
+  ): Promise<{ held: boolean; cancelRequested: boolean }> {
+    const row = await this.db
+      .updateTable("runs")
+      .set({ lease_until: Date.now() + leaseMs })
+      .where("id", "=", runId)
+      .where("owner", "=", owner)
+      .returning("cancel_requested")
+      .executeTakeFirst();
+    return { held: row !== undefined, cancelRequested: Boolean(row?.cancel_requested) };
+  }
+
+  async releaseRun(runId: string, owner: string): Promise<void> {
+    await this.db
+      .updateTable("runs")
+      .set({ owner: null, lease_until: null })
+      .where("id", "=", runId)
+      .where("owner", "=", owner)
+      .execute();
+  }
+
+  async claimableRuns(): Promise<RunRecord[]> {
+    const now = Date.now();
+    const rows = await this.db
+      .selectFrom("runs")
+      .selectAll()
+      .where("status", "in", UNFINISHED)
+      .where((eb) => eb.or([eb("owner", "is", null), eb("lease_until", "<", now)]))
+      .orderBy("created_at")
+      .orderBy("id")
+      .execute();
+    return rows.map(rec.runFromRow);
+  }
+
+  async requestCancel(runId: string): Promise<CancelOutcome> {
+    const now = Date.now();
+    const direct = await this.db
+      .updateTable("runs")
+      .set({
+        status: "cancelled",
+        error: "cancelled before it started",
+        finished_at: new Date(now).toISOString(),
+        cancel_requested: 1,
+      })
+      .where("id", "=", runId)
+      .where("status", "=", "queued")
+      .where((eb) => eb.or([eb("owner", "is", null), eb("lease_until", "<", now)]))
+      .returning("id")
+      .executeTakeFirst();
+    if (direct) return "cancelled";
+    const flagged = await this.db
+      .updateTable("runs")
+      .set({ cancel_requested: 1 })
+      .where("id", "=", runId)
+      .where("status", "in", UNFINISHED)
+      .returning("id")
+      .executeTakeFirst();
+    if (flagged) return "requested";
+    return (await this.getRun(runId)) ? "finished" : "not_found";
+  }
+
+  async putAttempt(a: StepAttemptRecord): Promise<void> {
+    const row = {
+      run_id: a.runId,
+      step_id: a.stepId,
+      host: a.host,
+      attempt: a.attempt,
+      status: a.status,
+      exit_code: a.exitCode,
+      error: a.error === null ? null : a.error.slice(0, 10_000),
+      started_at: a.startedAt,
+      finished_at: a.finishedAt,
+    };
+    const { run_id: _r, step_id: _s, host: _h, attempt: _a, ...rest } = row;
+    await this.db
+      .insertInto("step_attempts")
+      .values(row)
+      .onConflict((oc) => oc.columns(["run_id", "step_id", "host", "attempt"]).doUpdateSet(rest))
+      .execute();
+  }
+
+  async attempts(runId: string): Promise<StepAttemptRecord[]> {
+    const rows = await this.db
+      .selectFrom("step_attempts")
+      .selectAll()
+      .where("run_id", "=", runId)
+      .orderBy("started_at")
+      .orderBy("step_id")
+      .orderBy("host")
+      .orderBy("attempt")
+      .execute();
+    return rows.map((r) => ({
+      runId: r.run_id,
+      stepId: r.step_id,
+      host: r.host,
+      attempt: r.attempt,
+      status: r.status,
+      exitCode: r.exit_code,
+      error: r.error,
+      startedAt: r.started_at,
+      finishedAt: r.finished_at,
+    }));
   }
 
   async insertRun(run: RunRecord): Promise<void> {

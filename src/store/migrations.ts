@@ -15,7 +15,68 @@ type AnyDb = Kysely<any>;
 
 export const MIGRATIONS: readonly { name: string; up: (db: AnyDb) => Promise<void> }[] = [
   { name: "0001_core_tables", up: createCoreTables },
+  { name: "0002_run_claims_attempts_approvals_schedules", up: addRunClaimsAttemptsApprovalsSchedules },
 ];
+
+async function addRunClaimsAttemptsApprovalsSchedules(db: AnyDb): Promise<void> {
+  // Which process executes a run, until when (epoch ms), and whether a cancel was asked for:
+  // with several workers, this row is what decides who runs it.
+  await db.schema.alterTable("runs").addColumn("owner", "text").execute();
+  await db.schema.alterTable("runs").addColumn("lease_until", "bigint").execute();
+  await db.schema
+    .alterTable("runs")
+    .addColumn("cancel_requested", "integer", (c) => c.notNull().defaultTo(0))
+    .execute();
+
+  await db.schema
+    .createTable("step_attempts")
+    .addColumn("run_id", "text", (c) => c.notNull().references("runs.id").onDelete("cascade"))
+    .addColumn("step_id", "text", (c) => c.notNull())
+    .addColumn("host", "text", (c) => c.notNull())
+    .addColumn("attempt", "integer", (c) => c.notNull())
+    .addColumn("status", "text", (c) => c.notNull())
+    .addColumn("exit_code", "integer")
+    .addColumn("error", "text")
+    .addColumn("started_at", "text", (c) => c.notNull())
+    .addColumn("finished_at", "text")
+    .addPrimaryKeyConstraint("step_attempts_pk", ["run_id", "step_id", "host", "attempt"])
+    .execute();
+
+  await db.schema
+    .createTable("approvals")
+    .addColumn("id", "text", (c) => c.primaryKey())
+    .addColumn("flow_id", "text", (c) => c.notNull())
+    .addColumn("version", "integer", (c) => c.notNull())
+    .addColumn("decision", "text", (c) => c.notNull())
+    .addColumn("actor", "text", (c) => c.notNull())
+    .addColumn("hash", "text", (c) => c.notNull())
+    .addColumn("comment", "text")
+    .addColumn("at", "text", (c) => c.notNull())
+    .addForeignKeyConstraint("approvals_version_fk", ["flow_id", "version"], "flow_versions", [
+      "flow_id",
+      "version",
+    ])
+    .execute();
+  await db.schema.createIndex("approvals_version").on("approvals").columns(["flow_id", "version"]).execute();
+
+  await db.schema
+    .createTable("schedules")
+    .addColumn("id", "text", (c) => c.primaryKey())
+    .addColumn("flow_id", "text", (c) => c.notNull())
+    .addColumn("version", "integer", (c) => c.notNull())
+    .addColumn("cron", "text", (c) => c.notNull())
+    .addColumn("params_json", "text", (c) => c.notNull())
+    .addColumn("enabled", "integer", (c) => c.notNull())
+    .addColumn("next_run_at", "text")
+    .addColumn("last_run_id", "text")
+    .addColumn("created_at", "text", (c) => c.notNull())
+    .addForeignKeyConstraint("schedules_version_fk", ["flow_id", "version"], "flow_versions", [
+      "flow_id",
+      "version",
+    ])
+    .execute();
+  await db.schema.createIndex("schedules_next").on("schedules").columns(["enabled", "next_run_at"]).execute();
+}
 
 async function createCoreTables(db: AnyDb): Promise<void> {
   await db.schema

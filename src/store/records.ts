@@ -163,6 +163,9 @@ export function runToRow(run: RunRecord): RunsTable {
     started_at: run.startedAt,
     finished_at: run.finishedAt,
     last_log_seq: 0,
+    owner: null,
+    lease_until: null,
+    cancel_requested: 0,
   };
 }
 

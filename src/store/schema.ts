@@ -57,6 +57,11 @@ export type RunsTable = {
   finished_at: string | null;
   /** Last log seq handed out for this run: the per-run counter appendLog increments. */
   last_log_seq: number;
+  /** The process executing the run (claimRun), and until when its claim holds (epoch ms; bigint, so a string on PostgreSQL). */
+  owner: string | null;
+  lease_until: number | string | null;
+  /** 1 once someone asked to cancel the run; the executing process sees it at its next heartbeat. */
+  cancel_requested: number;
 };
 
 export type StepResultsTable = {
@@ -102,6 +107,44 @@ export type AuditTable = {
   detail_json: string;
 };
 
+/** One row per try of a (step × host): the history behind step_results.attempts. */
+export type StepAttemptsTable = {
+  run_id: string;
+  step_id: string;
+  host: string;
+  attempt: number;
+  status: StepStatus;
+  exit_code: number | null;
+  error: string | null;
+  started_at: string;
+  finished_at: string | null;
+};
+
+/** Approval decisions, newest last (flow_versions keeps the current one). */
+export type ApprovalsTable = {
+  id: string;
+  flow_id: string;
+  version: number;
+  decision: "approved" | "rejected";
+  actor: string;
+  hash: string;
+  comment: string | null;
+  at: string;
+};
+
+/** Recurring runs of an approved version (cron expression, croner syntax). */
+export type SchedulesTable = {
+  id: string;
+  flow_id: string;
+  version: number;
+  cron: string;
+  params_json: string;
+  enabled: number;
+  next_run_at: string | null;
+  last_run_id: string | null;
+  created_at: string;
+};
+
 export type Database = {
   plans: PlansTable;
   flows: FlowsTable;
@@ -111,4 +154,7 @@ export type Database = {
   logs: LogsTable;
   journal: JournalTable;
   audit: AuditTable;
+  step_attempts: StepAttemptsTable;
+  approvals: ApprovalsTable;
+  schedules: SchedulesTable;
 };

@@ -97,6 +97,31 @@ export type LogRecord = {
   message: string;
 };
 
+export type StepAttemptRecord = {
+  runId: string;
+  stepId: string;
+  host: string;
+  attempt: number;
+  status: StepStatus;
+  exitCode: number | null;
+  error: string | null;
+  startedAt: string;
+  finishedAt: string | null;
+};
+
+export type ApprovalRecord = {
+  flowId: string;
+  version: number;
+  decision: "approved" | "rejected";
+  actor: string;
+  hash: string;
+  comment: string | null;
+  at: string;
+};
+
+/** What a cancel request did: finished a run nobody had started, flagged a running one, or found nothing to cancel. */
+export type CancelOutcome = "cancelled" | "requested" | "finished" | "not_found";
+
 export type JournalRecord = { runId: string; key: string; result: unknown; createdAt: string };
 
 export interface Store {
@@ -131,6 +156,30 @@ export interface Store {
   unfinishedRuns(): Promise<RunRecord[]>;
   /** Runs matching the filter, newest first; at most `limit` (default 100). */
   listRuns(filter?: { flowId?: string; status?: RunStatus; limit?: number }): Promise<RunRecord[]>;
+
+  /**
+   * Takes the run for `owner` until now + leaseMs, if it is unfinished and nobody else holds
+   * a live claim: of racing processes exactly one gets true. Renewing one's own claim is allowed.
+   */
+  claimRun(runId: string, owner: string, leaseMs: number): Promise<boolean>;
+  /** Extends the owner's claim; `held` false if it was lost. `cancelRequested` once requestCancel ran. */
+  heartbeatRun(
+    runId: string,
+    owner: string,
+    leaseMs: number,
+  ): Promise<{ held: boolean; cancelRequested: boolean }>;
+  /** Gives the claim up (the run finished, or the process is stopping). */
+  releaseRun(runId: string, owner: string): Promise<void>;
+  /** Unfinished runs that no live claim covers: never claimed, or their owner stopped renewing. */
+  claimableRuns(): Promise<RunRecord[]>;
+  /** A queued run nobody holds is cancelled at once; a running one is flagged for its owner. */
+  requestCancel(runId: string): Promise<CancelOutcome>;
+
+  /** Insert or replace one attempt of a (step × host). */
+  putAttempt(attempt: StepAttemptRecord): Promise<void>;
+  attempts(runId: string): Promise<StepAttemptRecord[]>;
+  /** Approval decisions for a version, oldest first (approveVersion records them). */
+  approvals(flowId: string, version: number): Promise<ApprovalRecord[]>;
 
   /** Insert or replace the (runId, stepId, host) row. */
   putStepResult(result: StepResultRecord): Promise<void>;
