@@ -8,6 +8,11 @@
 // How outcomes decide the run:
 // - a host's result of a step is "succeeded" when its command exits 0, "failed" when it
 //   exits non-zero or cannot run, "skipped" when the step's condition is false there;
+// - other checks become results the same way (helpers at the end of the file): an HTTP
+//   request exits 0 when its status is the expected one (any 2xx/3xx when none is), else
+//   with the HTTP status, and its stdout is the body; a TCP or ping check exits 0 when the
+//   host answered (stdout: latency in ms); a DNS lookup when it found addresses (stdout:
+//   one per line); PowerShell like a command; a notification succeeds once sent;
 // - steps start as soon as the steps they depend on have finished; independent steps run
 //   at the same time, and a failed step's dependents do not run;
 // - a step with a failed host fails the flow once all its hosts have finished, unless its

@@ -28,8 +28,10 @@ import {
   describeCondition,
   literal,
   message,
+  powershellScript,
   shellCommand,
   type TextScope,
+  url,
 } from "./expressions";
 import { stepNames } from "./names";
 import { COMMENT_WIDTH, loadTemplate, renderTemplate, wrapWords } from "./template";
@@ -86,6 +88,8 @@ type Context = {
   /** Steps whose results a later step's `when` tests. */
   tested: Map<string, string[]>;
   imports: Set<string>;
+  /** Helpers from templates/results/ the flow uses, appended after it. */
+  helpers: Set<string>;
   problems: CodegenProblem[];
 };
 
@@ -147,6 +151,8 @@ export class FlowCodegen {
       if (!flowFn?.isKind(ts.SyntaxKind.ArrowFunction))
         throw new Error(`${TEMPLATE} must export defineFlow(meta, async (...) => {})`);
       flowFn.addStatements(body);
+      const helpers = [...ctx.helpers].sort().map((h) => loadTemplate(`results/${h}.ts.tpl`).trimEnd());
+      if (helpers.length) sf.addStatements(`\n${helpers.join("\n\n")}`);
       sf.formatText({ indentSize: 2, convertTabsToSpaces: true, ensureNewLineAtEndOfFile: true });
       return sf.getFullText();
     } finally {
@@ -167,15 +173,14 @@ function analyse(plan: Plan, targets: Record<string, string[]>): Context {
     params: new Map(plan.params.map((p) => [p.name, p])),
     tested,
     imports: new Set(),
+    helpers: new Set(),
     problems: [],
   };
   for (const s of plan.steps) {
     const problem = (message: string) => ctx.problems.push({ stepId: s.id, message });
     const kind = s.action.kind;
-    if (kind !== "ssh" && kind !== "log" && kind !== "sleep")
-      problem(`${kind} steps cannot run in the flow engine yet (ssh, log and sleep can)`);
     if (isHostStep(s) && !targets[s.id]?.length) problem("no hosts matched this step's targets");
-    if (s.until && kind !== "ssh") problem("until needs a step that runs a command");
+    if (s.until && !isHostStep(s)) problem(`until needs a step that runs on hosts, not a ${kind} step`);
     for (const d of s.dependsOn) {
       if (s.trigger === "normal" && byId.get(d)?.trigger === "on_error")
         problem(`depends on "${d}", an on_error handler that runs only during compensation`);
@@ -246,35 +251,88 @@ function stepOptions(s: Step, perHost: boolean): string {
   return parts.length ? `{ ${parts.join(", ")} }` : "{}";
 }
 
-/** The step's action as lines of code (one line, or several for poll). */
-function actionLines(s: Step, scope: TextScope, ctx: Context): string[] {
+/** One expression, as lines: a call to `helper` whose options object is spread when long. */
+type ActionCode = { lines: string[]; async: boolean };
+
+const WRAP_AT = 64;
+
+/**
+ * `helper(await call, ...rest)`: a capability result turned into a step result by a helper
+ * from templates/results/. A call with a long options object gets one option per line.
+ */
+function wrapped(ctx: Context, helper: string, callee: string, options: string[], rest = ""): ActionCode {
+  ctx.helpers.add(helper);
+  const inline = `${helper}(await ${callee}(${options.length > 1 ? `{ ${options.join(", ")} }` : options.join("")})${rest})`;
+  if (inline.length <= WRAP_AT || options.length < 2) return { lines: [inline], async: true };
+  return {
+    lines: [
+      `${helper}(`,
+      `  await ${callee}({`,
+      ...options.map((o) => `    ${o},`),
+      `  })${rest ? "," : ""}`,
+      ...(rest ? [`  ${rest.replace(/^, /, "")},`] : []),
+      ")",
+    ],
+    async: true,
+  };
+}
+
+/** The call that performs a step's action once (on `host`, when the step has hosts). */
+function actionCall(s: Step, scope: TextScope, ctx: Context): ActionCode {
   const a = s.action;
-  let call: string;
+  const plain = (call: string): ActionCode => ({ lines: [call], async: false });
   switch (a.kind) {
     case "ssh":
       ctx.imports.add("ssh").add("sh");
-      call = `ssh.exec(host, ${shellCommand(a.command, scope)})`;
-      break;
+      return plain(`ssh.exec(host, ${shellCommand(a.command, scope)})`);
+    case "powershell":
+      ctx.imports.add("powershell").add("ps");
+      return plain(`powershell.run(host, ${powershellScript(a.script, scope)})`);
+    case "http": {
+      ctx.imports.add("http");
+      const target = url(a.url, scope);
+      if (target.startsWith("uri`")) ctx.imports.add("uri");
+      const options = ["host", `method: ${literal(a.method)}`, `url: ${target}`];
+      if (a.body !== null) options.push(`body: ${message(a.body, scope)}`);
+      const expect = a.expectStatus === null ? "" : `, ${a.expectStatus}`;
+      return wrapped(ctx, "httpResult", "http.request", options, expect);
+    }
+    case "net":
+      ctx.imports.add("net");
+      if (a.check === "dns") return wrapped(ctx, "dnsResult", "net.dns", ["host"]);
+      if (a.check === "tcp") return wrapped(ctx, "netResult", "net.tcp", [`host, ${a.port ?? 0}`]);
+      return wrapped(ctx, "netResult", "net.ping", ["host"]);
+    case "notify":
+      ctx.imports.add("notify");
+      return plain(`notify(${literal(a.channel)}, ${message(a.message, scope)})`);
     case "log":
       ctx.imports.add("log");
-      call = `log(${message(a.message, scope)})`;
-      break;
+      return plain(`log(${message(a.message, scope)})`);
     case "sleep":
       ctx.imports.add("sleep");
-      call = `sleep(${a.ms})`;
-      break;
-    default:
-      return ["undefined"]; // reported by analyse()
+      return plain(`sleep(${a.ms})`);
   }
-  if (!s.until) return [call];
+}
+
+/** The step's function body as lines of code (one line, or several for poll). */
+function actionLines(s: Step, scope: TextScope, ctx: Context): ActionCode {
+  const action = actionCall(s, scope, ctx);
+  if (!s.until) return action;
   ctx.imports.add("poll").add("holds");
-  return [
-    "poll(",
-    `  () => ${call},`,
-    `  (r) => ${conditionCall("r", s.until, s.id, ctx.problems)},`,
-    `  { intervalMs: ${s.until.intervalMs}, timeoutMs: ${s.until.timeoutMs} },`,
-    ")",
-  ];
+  const [first, ...more] = action.lines;
+  const fn = `${action.async ? "async " : ""}() =>`;
+  return {
+    lines: [
+      "poll(",
+      ...(more.length
+        ? [`  ${fn}`, ...action.lines.map((l, i) => `    ${l}${i === more.length ? "," : ""}`)]
+        : [`  ${fn} ${first},`]),
+      `  (r) => ${conditionCall("r", s.until, s.id, ctx.problems)},`,
+      `  { intervalMs: ${s.until.intervalMs}, timeoutMs: ${s.until.timeoutMs} },`,
+      ")",
+    ],
+    async: false,
+  };
 }
 
 /** `step(...)` for one host (or none); `suffix` ends its last line. */
@@ -287,15 +345,37 @@ function writeStepCall(
   suffix: string,
 ): void {
   ctx.imports.add("step");
-  const head = `${prefix}step(${literal(s.id)}, ${stepOptions(s, scope.perHost)}, () =>`;
-  const action = actionLines(s, scope, ctx);
+  const { lines: action, async } = actionLines(s, scope, ctx);
+  const head = `${prefix}step(${literal(s.id)}, ${stepOptions(s, scope.perHost)}, ${async ? "async " : ""}() =>`;
   const oneLine = `${head} ${action[0]})${suffix}`;
   if (action.length === 1 && out.fits(oneLine)) {
     out.line(oneLine);
     return;
   }
-  out.line(head).indented(() => action.forEach((l, i) => out.line(i === action.length - 1 ? `${l},` : l)));
+  const body = () => action.forEach((l, i) => out.line(i === action.length - 1 ? `${l},` : l));
+  if (out.fits(head)) {
+    out.line(head).indented(body);
+    out.line(`)${suffix}`);
+    return;
+  }
+  // Long options: one argument per line.
+  out.line(`${prefix}step(`).indented(() => {
+    out.line(`${literal(s.id)},`).line(`${stepOptions(s, scope.perHost)},`);
+    out.line(`${async ? "async " : ""}() =>`).indented(body);
+  });
   out.line(`)${suffix}`);
+}
+
+/** `return skip(...)`, one argument per line when long. */
+function writeSkip(out: Lines, s: Step, perHost: boolean, reason: string): void {
+  const args = [literal(s.id), perHost ? "{ host }" : "{}", literal(reason)];
+  const inline = `return skip(${args.join(", ")});`;
+  if (out.fits(inline)) {
+    out.line(inline);
+    return;
+  }
+  out.line("return skip(").indented(() => args.forEach((a) => out.line(`${a},`)));
+  out.line(");");
 }
 
 /** `const hosts = [...]`, wrapped when long: the reviewer sees every host the step reaches. */
@@ -334,6 +414,7 @@ function writeRun(out: Lines, s: Step, ctx: Context, bound: Map<string, string>,
     results: bound,
     stepHosts: ctx.targets,
     problems: ctx.problems,
+    imports: ctx.imports,
   };
   if (hosts) writeHosts(out, hosts);
   const target = assign ? `const ${results(ctx, s.id)} = ` : "";
@@ -360,11 +441,7 @@ function writeRun(out: Lines, s: Step, ctx: Context, bound: Map<string, string>,
     const test = perHostCondition
       ? conditionCall(`resultOn(${subjectVar}, host)`, s.when!, s.id, ctx.problems)
       : "whenHolds";
-    out
-      .line(`if (!${test})`)
-      .indented(() =>
-        out.line(`return skip(${literal(s.id)}, ${perHost ? "{ host }" : "{}"}, ${literal(reason)});`),
-      );
+    out.line(`if (!${test})`).indented(() => writeSkip(out, s, perHost, reason));
     writeStepCall(out, s, scope, ctx, "return ", ";");
   });
   out.line("});");

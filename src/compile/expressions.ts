@@ -19,6 +19,8 @@ export type TextScope = {
   /** Resolved hosts of every step, by id (absent: runs without a host). */
   stepHosts: Readonly<Record<string, readonly string[] | undefined>>;
   problems: CodegenProblem[];
+  /** SDK names the generated code uses. */
+  imports: Set<string>;
 };
 
 const PLACEHOLDER = /\{\{\s*([^}]*?)\s*\}\}/g;
@@ -56,8 +58,10 @@ function stepField(ref: string, field: string, scope: TextScope): string | null 
     });
     return null;
   }
+  scope.imports.add("resultOn");
   const read = `resultOn(${variable}, ${scope.perHost ? "host" : "null"})`;
-  return field === "stdout" ? `${read}.stdout.trim()` : `${read}.exitCode`;
+  // No exit code (the step did not run there, or was killed): an empty value, never "null".
+  return field === "stdout" ? `${read}.stdout.trim()` : `(${read}.exitCode ?? "")`;
 }
 
 function placeholderExpression(ref: string, scope: TextScope, inShell: boolean): string | null {
@@ -102,6 +106,17 @@ function interpolated(text: string, scope: TextScope, inShell: boolean): string 
 /** A command: always an `sh` template, so interpolated values are quoted. */
 export function shellCommand(command: string, scope: TextScope): string {
   return `sh\`${interpolated(command, scope, true) ?? templateText(command)}\``;
+}
+
+/** A PowerShell script: always a `ps` template, so interpolated values are quoted for PowerShell. */
+export function powershellScript(script: string, scope: TextScope): string {
+  return `ps\`${interpolated(script, scope, false) ?? templateText(script)}\``;
+}
+
+/** A URL: a `uri` template when it has placeholders (their values are percent-encoded), else a string. */
+export function url(text: string, scope: TextScope): string {
+  const body = interpolated(text, scope, false);
+  return body === null ? literal(text) : `uri\`${body}\``;
 }
 
 /** A message: a string literal, or a template literal when it has placeholders. */

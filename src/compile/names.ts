@@ -61,6 +61,16 @@ const RESERVED = new Set([
   "of",
   "get",
   "set",
+  // SDK exports the protocol list may not name yet, and the result helpers of templates/results/
+  "powershell",
+  "ps",
+  "http",
+  "uri",
+  "net",
+  "notify",
+  "httpResult",
+  "netResult",
+  "dnsResult",
   // globals and locals the generated code relies on
   "Promise",
   "params",

@@ -45,7 +45,8 @@ export class FlowTypeChecker {
   private flowFile: ts.SourceFile | null = null;
   private previous: ts.Program | undefined;
 
-  constructor() {
+  /** `options` adds to FLOW_COMPILER_OPTIONS (tests use it to hunt dead code: noUnusedLocals). */
+  constructor(private readonly options: ts.CompilerOptions = FLOW_COMPILER_OPTIONS) {
     this.libTexts = new Map(getLibFiles().map((f) => [`${LIB_DIR}/${f.fileName}`, f.text]));
     const sdkText = readFileSync(SDK_DECLARATIONS, "utf8");
     const texts = (name: string) =>
@@ -83,7 +84,7 @@ export class FlowTypeChecker {
     this.flowFile = null;
     const program = ts.createProgram({
       rootNames: [SDK_FILE, FLOW_FILE],
-      options: FLOW_COMPILER_OPTIONS,
+      options: this.options,
       host: this.host,
       oldProgram: this.previous,
     });

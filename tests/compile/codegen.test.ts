@@ -22,6 +22,19 @@ describe("codegen", () => {
     await expect(out.source).toMatchFileSnapshot("__snapshots__/deploy-with-params-retry.ts.snap");
   });
 
+  it.each([
+    ["http-post-poll", ["web1"]],
+    ["net-dns-ping", ["db1"]],
+    ["powershell-services", ["win1"]],
+    ["notify-on-failure", ["web1", "web2"]],
+    ["pass-per-host", ["web1", "web2"]],
+  ])("pins the source of %s (http, net, powershell, notify, values passed on)", async (name, hosts) => {
+    const plan = fixturePlan(name);
+    const out = await compiler.compilePlan(plan, sameTargets(plan, hosts));
+    expect(out.diagnostics).toEqual([]);
+    await expect(out.source).toMatchFileSnapshot(`__snapshots__/${name}.ts.snap`);
+  });
+
   it("gives byte-identical output for the same input, across codegen instances", () => {
     const plan = fixturePlan("deploy-with-params-retry");
     const targets = sameTargets(plan, ["web1", "web2"]);
@@ -68,7 +81,11 @@ describe("codegen", () => {
 
   it("reports what the flow engine cannot express as codegen diagnostics", async () => {
     const plan = makePlan([
-      makeStep("ping", { action: { kind: "net", check: "ping", port: null } }),
+      makeStep("wait", {
+        targets: null,
+        action: { kind: "log", message: "waiting" },
+        until: { field: "exitCode", op: "eq", value: 0, intervalMs: 100, timeoutMs: 1000 },
+      }),
       makeStep("many", { targets: ["web1", "web2"] }),
       makeStep("use", {
         dependsOn: ["many"],
@@ -80,10 +97,10 @@ describe("codegen", () => {
         when: { step: "many", field: "status", op: "gt", value: 1, perHost: false },
       }),
     ]);
-    const out = await compiler.compilePlan(plan, { ping: ["web1"], many: ["web1", "web2"], odd: ["web1"] });
+    const out = await compiler.compilePlan(plan, { many: ["web1", "web2"], odd: ["web1"] });
     expect(out.bundle).toBeNull();
     expect(out.diagnostics.map((d) => [d.code, d.message])).toEqual([
-      ["codegen", 'step "ping": net steps cannot run in the flow engine yet (ssh, log and sleep can)'],
+      ["codegen", 'step "wait": until needs a step that runs on hosts, not a log step'],
       [
         "codegen",
         'step "use": {{steps.many.stdout}} is ambiguous: "many" ran on 2 hosts and this step runs without a host',
