@@ -10,20 +10,25 @@ import { listen } from "./server";
 import { createIntentflow, openInventory } from "./service";
 
 const USAGE = `usage:
-  intentflow serve                      start the API (and an in-process worker)
+  intentflow serve [--no-worker]        start the API and a worker in this process (--no-worker: API only,
+                                        jobs go to workers elsewhere; needs REDIS_URL or a postgres:// DATABASE_URL)
+  intentflow worker                     run jobs of both engines from the shared queue, without the API
   intentflow plan "<intent>" [--engine auto|queue|flow] [--json]
                                         print the plan, the route decision and the generated code`;
 
-async function serveCommand(): Promise<void> {
+async function serveCommand(args: string[]): Promise<void> {
+  const { values } = parseArgs({ args, options: { "no-worker": { type: "boolean", default: false } } });
+  const worker = !values["no-worker"];
   const config = loadConfig();
-  const svc = await createIntentflow(config);
+  const svc = await createIntentflow(config, { worker });
   const server = await listen(svc);
-  const resumed = await svc.runs.resumeUnfinished();
+  const resumed = worker ? await svc.runs.resumeUnfinished() : [];
   svc.log.info(
     {
       url: `http://${config.host}:${server.port}`,
       store: config.database.kind === "sqlite" ? `sqlite ${config.database.path}` : "postgres",
-      queue: "in-process",
+      queue: queueName(config.queue.backend),
+      worker,
       planner: svc.planner.name,
       flowEngine: svc.flowAvailable ? "available" : "unavailable",
       resumedRuns: resumed.length,
@@ -38,6 +43,36 @@ async function serveCommand(): Promise<void> {
   };
   process.once("SIGINT", stop);
   process.once("SIGTERM", stop);
+}
+
+async function workerCommand(): Promise<void> {
+  const config = loadConfig();
+  if (config.queue.backend === "memory")
+    throw new UsageError(
+      "a separate worker needs a shared queue: set REDIS_URL, or a postgres:// DATABASE_URL (intentflow serve runs its own worker)",
+    );
+  const svc = await createIntentflow(config, { worker: true });
+  const resumed = await svc.runs.resumeUnfinished();
+  svc.log.info(
+    {
+      store: config.database.kind,
+      queue: queueName(config.queue.backend),
+      owner: svc.runs.owner,
+      flowEngine: svc.flowAvailable ? "available" : "unavailable",
+      resumedRuns: resumed.length,
+    },
+    "intentflow worker running jobs of both engines",
+  );
+  const stop = async () => {
+    await svc.close();
+    process.exit(0);
+  };
+  process.once("SIGINT", stop);
+  process.once("SIGTERM", stop);
+}
+
+function queueName(backend: "memory" | "redis" | "postgres"): string {
+  return backend === "memory" ? "in-process" : `bullmq on ${backend}`;
 }
 
 async function planCommand(args: string[]): Promise<void> {
@@ -101,7 +136,8 @@ class UsageError extends Error {}
 
 async function main(argv: string[]): Promise<void> {
   const [command, ...rest] = argv;
-  if (command === "serve") return serveCommand();
+  if (command === "serve") return serveCommand(rest);
+  if (command === "worker") return workerCommand();
   if (command === "plan") return planCommand(rest);
   throw new UsageError(command ? `unknown command "${command}"` : "no command given");
 }

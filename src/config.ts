@@ -46,6 +46,10 @@ const EnvSchema = z.object({
   HOST: z.string().min(1).optional(),
   DATABASE_URL: databaseUrl.default("sqlite:./data/intentflow.db"),
   REDIS_URL: z.url({ protocol: /^rediss?$/ }).optional(),
+  QUEUE_BACKEND: z.enum(["auto", "memory", "redis", "postgres"]).default("auto"),
+  RUN_LEASE_MS: z.coerce.number().int().min(200).max(3_600_000).default(15_000),
+  WORKER_CONCURRENCY: z.coerce.number().int().min(1).max(1_000).default(32),
+  HOST_CONCURRENCY: z.coerce.number().int().min(1).max(1_000).default(4),
   LLM_PROVIDER: z.enum(["ollama", "openai", "offline"]).optional(),
   OLLAMA_HOST: httpUrl.default("http://127.0.0.1:11434"),
   OLLAMA_MODEL: z.string().min(1).default("llama3.1"),
@@ -69,6 +73,15 @@ export type Config = {
   host: string;
   database: { kind: "sqlite"; path: string } | { kind: "postgres"; url: string };
   redisUrl: string | undefined;
+  /** Where jobs wait: in this process, BullMQ on Redis, or BullMQ on the store's PostgreSQL. */
+  queue: {
+    backend: "memory" | "redis" | "postgres";
+    /** A run claim's lifetime without renewal: how soon a crashed worker's runs are taken over. */
+    leaseMs: number;
+    /** Step jobs per worker process, and per host within one. */
+    concurrency: number;
+    hostConcurrency: number;
+  };
   llm: {
     provider: "ollama" | "openai" | "offline" | "auto";
     ollama: { host: string; model: string };
@@ -113,6 +126,23 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
         message: `listening on ${e.HOST} needs API_KEYS: without keys the service stays on loopback`,
       },
     ]);
+  const queueBackend =
+    e.QUEUE_BACKEND !== "auto"
+      ? e.QUEUE_BACKEND
+      : e.REDIS_URL
+        ? "redis"
+        : e.DATABASE_URL.startsWith("sqlite:")
+          ? "memory"
+          : "postgres";
+  if (queueBackend === "redis" && !e.REDIS_URL)
+    throw new ConfigError([{ variable: "REDIS_URL", message: "required when QUEUE_BACKEND=redis" }]);
+  if (queueBackend === "postgres" && e.DATABASE_URL.startsWith("sqlite:"))
+    throw new ConfigError([
+      {
+        variable: "QUEUE_BACKEND",
+        message: "postgres needs a postgres:// DATABASE_URL (the queue lives there)",
+      },
+    ]);
   const database = e.DATABASE_URL.startsWith("sqlite:")
     ? ({ kind: "sqlite", path: e.DATABASE_URL.slice("sqlite:".length) || ":memory:" } as const)
     : ({ kind: "postgres", url: e.DATABASE_URL } as const);
@@ -122,6 +152,12 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     host: e.HOST ?? (e.API_KEYS.length ? "0.0.0.0" : "127.0.0.1"),
     database,
     redisUrl: e.REDIS_URL,
+    queue: {
+      backend: queueBackend,
+      leaseMs: e.RUN_LEASE_MS,
+      concurrency: e.WORKER_CONCURRENCY,
+      hostConcurrency: e.HOST_CONCURRENCY,
+    },
     llm: {
       provider: e.LLM_PROVIDER ?? "auto",
       ollama: { host: e.OLLAMA_HOST, model: e.OLLAMA_MODEL },

@@ -7,9 +7,10 @@ import type { Config } from "./config";
 import { CapabilityExecutor } from "./engines/capability-executor";
 import { FlowEngine } from "./engines/flow-engine";
 import type { JobQueue } from "./engines/job-queue";
+import { BullQueue } from "./engines/bullmq-queue";
 import { MemoryQueue } from "./engines/memory-queue";
 import { QueueEngine } from "./engines/queue-engine";
-import { Runs } from "./engines/runs";
+import { loadRunContext, Runs } from "./engines/runs";
 import { createInventory, loadInventory } from "./inventory";
 import type { Inventory } from "./inventory/types";
 import type { PipelineDeps } from "./pipeline";
@@ -36,10 +37,36 @@ export type Intentflow = {
   runs: Runs;
   pipeline: PipelineDeps;
   flowAvailable: boolean;
+  /** Whether this process runs jobs (false for `serve --no-worker`). */
+  worker: boolean;
   close(): Promise<void>;
 };
 
-export type Overrides = Partial<{ planner: PlanProvider; inventory: Inventory; log: Logger }>;
+export type Overrides = Partial<{
+  planner: PlanProvider;
+  inventory: Inventory;
+  log: Logger;
+  /** false: this process adds jobs but runs none (`serve --no-worker`); needs a BullMQ backend. */
+  worker: boolean;
+}>;
+
+/** The queue the configuration names. */
+export function openQueue(config: Config, worker = true): JobQueue {
+  const q = config.queue;
+  if (q.backend === "memory") {
+    if (!worker)
+      throw new Error(
+        "a process without a worker needs a shared queue: set REDIS_URL or a postgres:// DATABASE_URL",
+      );
+    return new MemoryQueue();
+  }
+  const lockMs = Math.max(1_000, q.leaseMs);
+  if (q.backend === "redis")
+    return new BullQueue({ connection: { kind: "redis", url: config.redisUrl! }, work: worker, lockMs });
+  if (config.database.kind !== "postgres")
+    throw new Error("the postgres queue backend needs a postgres:// DATABASE_URL");
+  return new BullQueue({ connection: { kind: "postgres", url: config.database.url }, work: worker, lockMs });
+}
 
 export async function createIntentflow(config: Config, overrides: Overrides = {}): Promise<Intentflow> {
   const log =
@@ -65,13 +92,22 @@ export async function createIntentflow(config: Config, overrides: Overrides = {}
   const selected = overrides.planner
     ? { provider: overrides.planner, reason: `planner supplied by the caller: ${overrides.planner.name}` }
     : await selectPlanner(config.llm);
-  const queue = new MemoryQueue();
+  const worker = overrides.worker ?? true;
+  const queue = openQueue(config, worker);
   const ssh = createSshCapability({ inventory });
   const executor = new CapabilityExecutor({ store, ssh });
   const flowAvailable = sandboxAvailable();
   const flowEngine = flowAvailable ? new FlowEngine({ store, executor, limits: config.sandbox }) : null;
-  const queueEngine = new QueueEngine({ queue, store, executor });
-  const runs = new Runs({ store, queue, queueEngine, flowEngine });
+  const queueEngine = new QueueEngine({
+    queue,
+    store,
+    executor,
+    loadContext: (runId) => loadRunContext(store, runId),
+    concurrency: config.queue.concurrency,
+    perHostConcurrency: config.queue.hostConcurrency,
+  });
+  const runs = new Runs({ store, queue, queueEngine, flowEngine, leaseMs: config.queue.leaseMs });
+  if (worker) runs.startSweeping();
   const compiler = createCompiler();
   const pipeline: PipelineDeps = {
     store,
@@ -94,7 +130,9 @@ export async function createIntentflow(config: Config, overrides: Overrides = {}
     runs,
     pipeline,
     flowAvailable,
+    worker,
     async close() {
+      runs.stop();
       await queue.close();
       await ssh.close();
       await store.close();

@@ -1,10 +1,11 @@
 import { randomUUID } from "node:crypto";
+import { hostname } from "node:os";
 import type { Param, Plan } from "../plan/schema";
 import { storedRunnableHash } from "../review/hash";
-import type { FlowVersionRecord, RunRecord, RunStatus, Store } from "../store/types";
+import type { CancelOutcome, FlowVersionRecord, RunRecord, RunStatus, Store } from "../store/types";
 import type { FlowEngine } from "./flow-engine";
 import type { JobQueue } from "./job-queue";
-import type { QueueEngine } from "./queue-engine";
+import type { QueueEngine, RunContext } from "./queue-engine";
 
 /**
  * Starting, executing and resuming runs. Nothing runs that was not approved, and what runs
@@ -26,9 +27,22 @@ export class RunRefused extends Error {
 const RUN_JOB = "run";
 const FINAL: ReadonlySet<RunStatus> = new Set(["succeeded", "failed", "cancelled", "timed_out"]);
 
+export type RunsOptions = {
+  /** How long a claim on a run holds without renewal: a crashed process's runs are taken over after this. */
+  leaseMs?: number;
+  /** Runs one process executes at once. */
+  concurrency?: number;
+};
+
 export class Runs {
+  /** This process, as the store's run claims name it. */
+  readonly owner = `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
   private readonly controllers = new Map<string, AbortController>();
   private readonly finished = new Map<string, Promise<void>>();
+  private readonly leaseMs: number;
+  private sweeper: NodeJS.Timeout | undefined;
+  private dispatches = 0;
+  private stopped = false;
 
   constructor(
     private readonly deps: {
@@ -36,10 +50,11 @@ export class Runs {
       queue: JobQueue;
       queueEngine: QueueEngine;
       flowEngine: FlowEngine | null;
-    },
+    } & RunsOptions,
   ) {
+    this.leaseMs = deps.leaseMs ?? 15_000;
     deps.queue.process<{ runId: string }, void>(RUN_JOB, ({ runId }) => this.execute(runId), {
-      concurrency: 16,
+      concurrency: deps.concurrency ?? 16,
     });
   }
 
@@ -69,15 +84,33 @@ export class Runs {
       finishedAt: null,
     };
     await this.deps.store.insertRun(run);
-    this.dispatch(run.id);
+    this.dispatch(run.id, false);
     return run;
   }
 
-  /** Runs left queued or running by a previous process are executed again; journaled calls are not repeated. */
+  /**
+   * Runs left queued or running by a process that stopped (its claim expired) are executed
+   * again; journaled calls are not repeated. Runs another live process holds are left to it.
+   */
   async resumeUnfinished(): Promise<string[]> {
-    const runs = await this.deps.store.unfinishedRuns();
-    for (const r of runs) this.dispatch(r.id);
+    const runs = await this.deps.store.claimableRuns();
+    for (const r of runs) if (!this.finished.has(r.id)) this.dispatch(r.id, true);
     return runs.map((r) => r.id);
+  }
+
+  /** Looks for orphaned runs every lease period, so a worker that dies mid-run is taken over. */
+  startSweeping(): void {
+    if (this.sweeper) return;
+    this.sweeper = setInterval(() => {
+      this.resumeUnfinished().catch(() => undefined);
+    }, this.leaseMs);
+    this.sweeper.unref();
+  }
+
+  stop(): void {
+    this.stopped = true;
+    if (this.sweeper) clearInterval(this.sweeper);
+    this.sweeper = undefined;
   }
 
   /** Resolves when the run has reached a final state (for tests and the CLI). */
@@ -85,16 +118,30 @@ export class Runs {
     await this.finished.get(runId);
   }
 
+  /**
+   * Aborts the run if this process executes it (true), and in any case records the request
+   * in the store, where the process that executes it sees it at its next heartbeat.
+   */
   cancel(runId: string): boolean {
     const c = this.controllers.get(runId);
     c?.abort();
+    this.deps.store.requestCancel(runId).catch(() => undefined);
     return Boolean(c);
   }
 
-  private dispatch(runId: string): void {
+  /** The cancel for any process: a queued run ends at once, a running one is aborted by its owner. */
+  async requestCancel(runId: string): Promise<CancelOutcome> {
+    this.controllers.get(runId)?.abort();
+    return this.deps.store.requestCancel(runId);
+  }
+
+  private dispatch(runId: string, resume: boolean): void {
+    // A resumed run gets a fresh job id: it must not join (or be deduplicated into) the dead job.
+    const jobId = resume ? `${runId}.${Date.now()}.${++this.dispatches}` : runId;
     const done = this.deps.queue
-      .run<{ runId: string }, void>(RUN_JOB, { runId }, { jobId: runId })
+      .run<{ runId: string }, void>(RUN_JOB, { runId }, { jobId })
       .catch(async (e) => {
+        if (this.stopped) return;
         await this.finish(
           runId,
           "failed",
@@ -108,36 +155,58 @@ export class Runs {
   private async execute(runId: string): Promise<void> {
     const run = await this.deps.store.getRun(runId);
     if (!run || FINAL.has(run.status)) return;
-    const v = await this.deps.store.getVersion(run.flowId, run.version);
-    if (!v) return this.finish(runId, "failed", "the run's flow version no longer exists");
-    const plan = await this.planOf(v);
-    try {
-      if (run.hash !== v.approvedHash)
-        throw new RunRefused("hash_mismatch", "the run was started for another approved hash");
-      await this.verifyHash(v, plan);
-    } catch (e) {
-      return this.finish(runId, "failed", e instanceof Error ? e.message : String(e));
-    }
+    // Of the processes that got this run (a retried job, a sweeper), one executes it.
+    if (!(await this.deps.store.claimRun(runId, this.owner, this.leaseMs))) return;
     const controller = new AbortController();
-    this.controllers.set(runId, controller);
-    await this.deps.store.updateRun(runId, {
-      status: "running",
-      startedAt: run.startedAt ?? new Date().toISOString(),
-    });
-    const approvedHosts = new Set(Object.values(v.targets).flat());
+    let lost = false;
+    const heartbeat = setInterval(
+      () => {
+        this.deps.store
+          .heartbeatRun(runId, this.owner, this.leaseMs)
+          .then((h) => {
+            if (!h.held) lost = true;
+            if (h.cancelRequested || !h.held) controller.abort();
+          })
+          .catch(() => undefined);
+      },
+      Math.max(50, Math.floor(this.leaseMs / 3)),
+    );
     try {
-      const result =
-        v.engine === "flow"
-          ? await this.flowEngine().execute({ run, version: v, approvedHosts }, controller.signal)
-          : await this.deps.queueEngine.execute(
-              { run, plan, targets: v.targets, approvedHosts },
-              controller.signal,
-            );
-      await this.finish(runId, result.status, result.error);
-    } catch (e) {
-      await this.finish(runId, "failed", e instanceof Error ? e.message : String(e));
+      if (await this.deps.store.cancelRequested(runId))
+        return await this.finish(runId, "cancelled", "cancelled");
+      const v = await this.deps.store.getVersion(run.flowId, run.version);
+      if (!v) return await this.finish(runId, "failed", "the run's flow version no longer exists");
+      const plan = await this.planOf(v);
+      try {
+        if (run.hash !== v.approvedHash)
+          throw new RunRefused("hash_mismatch", "the run was started for another approved hash");
+        await this.verifyHash(v, plan);
+      } catch (e) {
+        return await this.finish(runId, "failed", e instanceof Error ? e.message : String(e));
+      }
+      this.controllers.set(runId, controller);
+      await this.deps.store.updateRun(runId, {
+        status: "running",
+        startedAt: run.startedAt ?? new Date().toISOString(),
+      });
+      const approvedHosts = new Set(Object.values(v.targets).flat());
+      try {
+        const result =
+          v.engine === "flow"
+            ? await this.flowEngine().execute({ run, version: v, approvedHosts }, controller.signal)
+            : await this.deps.queueEngine.execute(
+                { run, plan, targets: v.targets, approvedHosts },
+                controller.signal,
+              );
+        // A process that lost its claim (it stalled past the lease) leaves the run to its new owner.
+        if (!lost) await this.finish(runId, result.status, result.error);
+      } catch (e) {
+        if (!lost) await this.finish(runId, "failed", e instanceof Error ? e.message : String(e));
+      }
     } finally {
+      clearInterval(heartbeat);
       this.controllers.delete(runId);
+      await this.deps.store.releaseRun(runId, this.owner).catch(() => undefined);
     }
   }
 
@@ -163,6 +232,18 @@ export class Runs {
         "the stored flow differs from the approved one (hash mismatch): refusing to run it",
       );
   }
+}
+
+/** A run's context rebuilt from the store, for step jobs of runs coordinated by another process. */
+export async function loadRunContext(store: Store, runId: string): Promise<RunContext | undefined> {
+  const run = await store.getRun(runId);
+  if (!run) return undefined;
+  const v = await store.getVersion(run.flowId, run.version);
+  const p = v && (await store.getPlan(v.planId));
+  if (!v || !p) return undefined;
+  if (run.hash !== v.approvedHash || storedRunnableHash(v, p.plan) !== v.approvedHash)
+    throw new RunRefused("hash_mismatch", "the stored flow differs from the approved one (hash mismatch)");
+  return { run, plan: p.plan, targets: v.targets, approvedHosts: new Set(Object.values(v.targets).flat()) };
 }
 
 /** Caller's values checked against the plan's declared parameters; defaults fill the rest. */

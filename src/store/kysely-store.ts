@@ -257,6 +257,15 @@ export class KyselyStore implements Store {
     return (await this.getRun(runId)) ? "finished" : "not_found";
   }
 
+  async cancelRequested(runId: string): Promise<boolean> {
+    const row = await this.db
+      .selectFrom("runs")
+      .select("cancel_requested")
+      .where("id", "=", runId)
+      .executeTakeFirst();
+    return Boolean(row?.cancel_requested);
+  }
+
   async putAttempt(a: StepAttemptRecord): Promise<void> {
     const row = {
       run_id: a.runId,

@@ -175,6 +175,9 @@ export interface Store {
   /** A queued run nobody holds is cancelled at once; a running one is flagged for its owner. */
   requestCancel(runId: string): Promise<CancelOutcome>;
 
+  /** Whether a cancel was asked for (cheap; polled by running jobs in any process). */
+  cancelRequested(runId: string): Promise<boolean>;
+
   /** Insert or replace one attempt of a (step × host). */
   putAttempt(attempt: StepAttemptRecord): Promise<void>;
   attempts(runId: string): Promise<StepAttemptRecord[]>;
