@@ -12,6 +12,7 @@ import { flowEndpoints } from "./routes/flows";
 import { intentEndpoints } from "./routes/intents";
 import { runEndpoints } from "./routes/runs";
 import { systemEndpoints } from "./routes/system";
+import { mountUi } from "../ui";
 
 const MAX_BODY_BYTES = 1024 * 1024;
 
@@ -49,6 +50,7 @@ export function createApp(svc: Intentflow) {
   app.get("/docs", (c) => c.html(docsPage("/openapi.json")));
   app.get("/docs/assets/:file", (c) => swaggerAsset(c, c.req.param("file")));
 
+  mountUi(app, svc);
   app.use(
     "/v1/*",
     bodyLimit({
