@@ -47,6 +47,10 @@ const EnvSchema = z.object({
   DATABASE_URL: databaseUrl.default("sqlite:./data/intentflow.db"),
   REDIS_URL: z.url({ protocol: /^rediss?$/ }).optional(),
   QUEUE_BACKEND: z.enum(["auto", "memory", "redis", "postgres"]).default("auto"),
+  QUEUE_PREFIX: z
+    .string()
+    .regex(/^[a-z][a-z0-9_]{0,40}$/, "lower-case letters, digits and _, starting with a letter")
+    .default("intentflow"),
   RUN_LEASE_MS: z.coerce.number().int().min(200).max(3_600_000).default(15_000),
   WORKER_CONCURRENCY: z.coerce.number().int().min(1).max(1_000).default(32),
   HOST_CONCURRENCY: z.coerce.number().int().min(1).max(1_000).default(4),
@@ -76,6 +80,8 @@ export type Config = {
   /** Where jobs wait: in this process, BullMQ on Redis, or BullMQ on the store's PostgreSQL. */
   queue: {
     backend: "memory" | "redis" | "postgres";
+    /** Namespace of the BullMQ queues (Redis key prefix; PostgreSQL schema prefix). */
+    prefix: string;
     /** A run claim's lifetime without renewal: how soon a crashed worker's runs are taken over. */
     leaseMs: number;
     /** Step jobs per worker process, and per host within one. */
@@ -154,6 +160,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     redisUrl: e.REDIS_URL,
     queue: {
       backend: queueBackend,
+      prefix: e.QUEUE_PREFIX,
       leaseMs: e.RUN_LEASE_MS,
       concurrency: e.WORKER_CONCURRENCY,
       hostConcurrency: e.HOST_CONCURRENCY,

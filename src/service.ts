@@ -62,10 +62,20 @@ export function openQueue(config: Config, worker = true): JobQueue {
   }
   const lockMs = Math.max(1_000, q.leaseMs);
   if (q.backend === "redis")
-    return new BullQueue({ connection: { kind: "redis", url: config.redisUrl! }, work: worker, lockMs });
+    return new BullQueue({
+      connection: { kind: "redis", url: config.redisUrl! },
+      prefix: q.prefix,
+      work: worker,
+      lockMs,
+    });
   if (config.database.kind !== "postgres")
     throw new Error("the postgres queue backend needs a postgres:// DATABASE_URL");
-  return new BullQueue({ connection: { kind: "postgres", url: config.database.url }, work: worker, lockMs });
+  return new BullQueue({
+    connection: { kind: "postgres", url: config.database.url },
+    prefix: `${q.prefix}_queue`,
+    work: worker,
+    lockMs,
+  });
 }
 
 export async function createIntentflow(config: Config, overrides: Overrides = {}): Promise<Intentflow> {
