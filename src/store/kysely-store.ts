@@ -3,9 +3,12 @@ import { type Kysely, sql } from "kysely";
 import { isUniqueViolation, StoreConflictError } from "./errors";
 import { migrateToLatest } from "./migrations";
 import * as rec from "./records";
+import * as gov from "./governance";
 import type { Database } from "./schema";
 import type {
   ApprovalRecord,
+  AuditRecord,
+  ScheduleRecord,
   CancelOutcome,
   FlowRecord,
   FlowVersionRecord,
@@ -423,5 +426,57 @@ export class KyselyStore implements Store {
       .values(rec.journalToRow(entry))
       .onConflict((oc) => oc.columns(["run_id", "key"]).doNothing())
       .execute();
+  }
+
+  rejectVersion(flowId: string, version: number, rejection: { by: string; at: string; reason: string }) {
+    return gov.rejectVersion(this.db, flowId, version, rejection, () => this.getVersion(flowId, version));
+  }
+
+  appendAudit(entry: Omit<AuditRecord, "id">) {
+    return gov.appendAudit(this.db, entry);
+  }
+
+  listAudit(filter: { subject?: string; action?: string; actor?: string; limit?: number } = {}) {
+    return gov.listAudit(this.db, filter);
+  }
+
+  countRunsByStatus() {
+    return gov.countRunsByStatus(this.db);
+  }
+
+  createSchedule(schedule: ScheduleRecord) {
+    return gov.createSchedule(this.db, schedule);
+  }
+
+  getSchedule(id: string) {
+    return gov.getSchedule(this.db, id);
+  }
+
+  listSchedules(filter: { flowId?: string } = {}) {
+    return gov.listSchedules(this.db, filter);
+  }
+
+  setScheduleEnabled(id: string, enabled: boolean, nextRunAt: string | null) {
+    return gov.setScheduleEnabled(this.db, id, enabled, nextRunAt);
+  }
+
+  deleteSchedule(id: string) {
+    return gov.deleteSchedule(this.db, id);
+  }
+
+  dueSchedules(now: string) {
+    return gov.dueSchedules(this.db, now);
+  }
+
+  claimSchedule(
+    id: string,
+    expected: string,
+    next: { nextRunAt: string | null; enabled: boolean; at: string },
+  ) {
+    return gov.claimSchedule(this.db, id, expected, next);
+  }
+
+  recordScheduledRun(id: string, runId: string) {
+    return gov.recordScheduledRun(this.db, id, runId);
   }
 }

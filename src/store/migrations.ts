@@ -16,7 +16,20 @@ type AnyDb = Kysely<any>;
 export const MIGRATIONS: readonly { name: string; up: (db: AnyDb) => Promise<void> }[] = [
   { name: "0001_core_tables", up: createCoreTables },
   { name: "0002_run_claims_attempts_approvals_schedules", up: addRunClaimsAttemptsApprovalsSchedules },
+  { name: "0003_schedule_kinds_audit_indexes", up: addScheduleKindsAndAuditIndexes },
 ];
+
+async function addScheduleKindsAndAuditIndexes(db: AnyDb): Promise<void> {
+  // Schedules are cron expressions, fixed intervals, or one run at a time; `cron` holds the spec.
+  await db.schema
+    .alterTable("schedules")
+    .addColumn("kind", "text", (c) => c.notNull().defaultTo("cron"))
+    .execute();
+  await db.schema.alterTable("schedules").addColumn("last_run_at", "text").execute();
+  await db.schema.alterTable("schedules").addColumn("created_by", "text").execute();
+  await db.schema.createIndex("audit_at").on("audit").columns(["at"]).execute();
+  await db.schema.createIndex("audit_action").on("audit").columns(["action", "at"]).execute();
+}
 
 async function addRunClaimsAttemptsApprovalsSchedules(db: AnyDb): Promise<void> {
   // Which process executes a run, until when (epoch ms), and whether a cancel was asked for:

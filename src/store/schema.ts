@@ -143,6 +143,10 @@ export type SchedulesTable = {
   next_run_at: string | null;
   last_run_id: string | null;
   created_at: string;
+  /** From migration 0003: "cron" | "interval" | "once"; `cron` holds the spec of each kind. */
+  kind: string;
+  last_run_at: string | null;
+  created_by: string | null;
 };
 
 export type Database = {

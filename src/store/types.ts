@@ -124,6 +124,32 @@ export type CancelOutcome = "cancelled" | "requested" | "finished" | "not_found"
 
 export type JournalRecord = { runId: string; key: string; result: unknown; createdAt: string };
 
+/** Who did what to which subject ("flow:<id>@<v>", "run:<id>", "schedule:<id>"), and the details. */
+export type AuditRecord = {
+  id: string;
+  at: string;
+  actor: string;
+  action: string;
+  subject: string;
+  detail: unknown;
+};
+
+export type ScheduleRecord = {
+  id: string;
+  flowId: string;
+  version: number;
+  /** cron: a cron expression; interval: milliseconds; once: an ISO time. */
+  kind: "cron" | "interval" | "once";
+  spec: string;
+  params: Record<string, unknown>;
+  enabled: boolean;
+  nextRunAt: string | null;
+  lastRunId: string | null;
+  lastRunAt: string | null;
+  createdBy: string | null;
+  createdAt: string;
+};
+
 export interface Store {
   readonly kind: "sqlite" | "postgres";
   /** Runs pending migrations; safe to call at every start. */
@@ -195,4 +221,35 @@ export interface Store {
   getJournal(runId: string, key: string): Promise<JournalRecord | undefined>;
   /** Records a completed call; a second put for the same key keeps the first. */
   putJournal(entry: JournalRecord): Promise<void>;
+
+  /** Sets status rejected (reason in comment) only if still pending, recording the decision. */
+  rejectVersion(
+    flowId: string,
+    version: number,
+    rejection: { by: string; at: string; reason: string },
+  ): Promise<FlowVersionRecord | undefined>;
+  appendAudit(entry: Omit<AuditRecord, "id">): Promise<AuditRecord>;
+  /** Newest first. */
+  listAudit(filter?: {
+    subject?: string;
+    action?: string;
+    actor?: string;
+    limit?: number;
+  }): Promise<AuditRecord[]>;
+  countRunsByStatus(): Promise<Partial<Record<RunStatus, number>>>;
+
+  createSchedule(schedule: ScheduleRecord): Promise<void>;
+  getSchedule(id: string): Promise<ScheduleRecord | undefined>;
+  listSchedules(filter?: { flowId?: string }): Promise<ScheduleRecord[]>;
+  setScheduleEnabled(id: string, enabled: boolean, nextRunAt: string | null): Promise<boolean>;
+  deleteSchedule(id: string): Promise<boolean>;
+  /** Enabled schedules whose next run time has come, oldest first. */
+  dueSchedules(now: string): Promise<ScheduleRecord[]>;
+  /** Advances a due schedule if it is still due at `expected`: exactly one of racing processes wins. */
+  claimSchedule(
+    id: string,
+    expected: string,
+    next: { nextRunAt: string | null; enabled: boolean; at: string },
+  ): Promise<boolean>;
+  recordScheduledRun(id: string, runId: string): Promise<void>;
 }
