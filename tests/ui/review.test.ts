@@ -38,6 +38,8 @@ describe("review UI", () => {
   });
 
   test("walks the review: inbox, flow, diagnostics, diff, approve, run watched live", async () => {
+    const readOnly = await stack.call("POST", "/v1/intents", { text: "check disk usage of /var on web1" });
+    expect(readOnly.body.flow).toMatchObject({ readOnly: true });
     const asked = await stack.call("POST", "/v1/intents", { text: NGINX });
     expect(asked.status).toBe(201);
     const flowId: string = asked.body.flow.id;
@@ -48,6 +50,10 @@ describe("review UI", () => {
     await row.waitFor();
     await expect(row.textContent()).resolves.toContain(NGINX);
     await expect(row.textContent()).resolves.toMatch(/flow.*mutating.*web1, web2/s);
+    const rows = page.locator("table.inbox tbody tr");
+    expect(await rows.count()).toBe(2);
+    await expect(rows.nth(0).getAttribute("data-flow")).resolves.toBe(flowId);
+    await expect(rows.nth(1).textContent()).resolves.toMatch(/check disk usage.*read-only.*web1/s);
     await screenshot(page, "inbox");
 
     // the flow page: intent, route factors, graph, commands, highlighted source
@@ -96,11 +102,26 @@ describe("review UI", () => {
     });
 
     // start a run and watch it finish without a reload
-    await page.evaluate(() => ((window as unknown as { __same: number }).__same = 1));
+    // the page stays the same document (no reload) and records the run states it shows
+    await page.evaluate(() => {
+      const w = window as unknown as { __same: number; __seen: string[] };
+      w.__same = 1;
+      w.__seen = [];
+      setInterval(() => {
+        const st = document.querySelector<HTMLElement>("p.meta[data-status]")?.dataset.status;
+        if (st && w.__seen.at(-1) !== st) w.__seen.push(st);
+      }, 5);
+    });
     await page.getByRole("button", { name: "Start a run" }).click();
     await page.waitForURL(/\/ui\/runs\//);
     await page.locator(".live", { hasText: "Finished: succeeded." }).waitFor({ timeout: 20_000 });
-    expect(await page.evaluate(() => (window as unknown as { __same?: number }).__same)).toBe(1);
+    const seen = await page.evaluate(() => {
+      const w = window as unknown as { __same?: number; __seen: string[] };
+      return { __same: w.__same, __seen: w.__seen };
+    });
+    expect(seen.__same).toBe(1);
+    expect(seen.__seen.at(-1)).toBe("succeeded");
+    expect(seen.__seen.length).toBeGreaterThan(1);
     const cell = (step: string, host: string) => page.locator(`td[data-step="${step}"][data-host="${host}"]`);
     await expect(cell("check_nginx", "web2").getAttribute("data-status")).resolves.toBe("failed");
     await expect(cell("restart_nginx", "web2").getAttribute("data-status")).resolves.toBe("succeeded");
@@ -129,6 +150,26 @@ describe("review UI", () => {
     expect(await page.locator("#intent").textContent()).toBe(`restart nginx ${XSS}`);
     expect(await page.locator("main img").count()).toBe(0);
     expect(await page.evaluate(() => (window as unknown as { __xss?: number }).__xss)).toBeUndefined();
+  });
+
+  test("a reviewer approves with the keyboard alone", async () => {
+    const created = await stack.call("POST", "/v1/intents", { text: "ping web1 and web2" });
+    await page.goto(`${stack.base}/ui/`);
+    await page.locator(`tr[data-flow="${created.body.flow.id}"]`).waitFor();
+    const focused = () =>
+      page.evaluate(() => `${document.activeElement?.tagName}:${document.activeElement?.textContent}`);
+    for (let i = 0; i < 30 && (await focused()) !== "A:ping web1 and web2"; i++)
+      await page.keyboard.press("Tab");
+    const outline = await page.evaluate(() => getComputedStyle(document.activeElement!).outlineStyle);
+    expect(outline).toBe("solid");
+    await page.keyboard.press("Enter");
+    await page.locator("#review-comment").waitFor();
+    await page.keyboard.press("Tab");
+    for (let i = 0; i < 30 && (await focused()) !== "BUTTON:Approve"; i++) await page.keyboard.press("Tab");
+    await page.keyboard.press("Enter");
+    await page.getByRole("button", { name: "Start a run" }).waitFor();
+    const v = await stack.call("GET", `/v1/flows/${created.body.flow.id}/versions/1`);
+    expect(v.body.version.status).toBe("approved");
   });
 
   test("a reviewer rejects with a reason", async () => {
