@@ -172,6 +172,29 @@ describe("review UI", () => {
     expect(v.body.version.status).toBe("approved");
   });
 
+  test("cancels a running run from its page and follows it to the end", async () => {
+    const plan = { steps: [{ id: "wait", name: "wait", type: "ssh", host: "web1", command: "sleep 30" }] };
+    const created = await stack.call("POST", "/v1/plans?engine=flow&force=true", plan);
+    const flowId = created.body.flow.id;
+    await stack.call("POST", `/v1/flows/${flowId}/versions/1/approve`);
+    const run = (await stack.call("POST", `/v1/flows/${flowId}/runs`)).body.run;
+    await page.goto(`${stack.base}/ui/runs/${run.id}`);
+    await page.locator('td[data-step="wait"][data-host="web1"][data-status="running"]').waitFor();
+    await page.getByRole("button", { name: "Cancel run" }).click();
+    await page.locator(".live", { hasText: "Finished: cancelled." }).waitFor({ timeout: 10_000 });
+    expect(await page.locator("p.meta").getAttribute("data-status")).toBe("cancelled");
+    expect(await page.getByRole("button", { name: "Cancel run" }).isVisible()).toBe(false);
+  });
+
+  test("shows a queue-engine flow by its plan, with no source to edit", async () => {
+    const created = await stack.call("POST", "/v1/intents", { text: "check disk usage of /var on web2" });
+    expect(created.body.flow.engine).toBe("queue");
+    await page.goto(`${stack.base}/ui/flows/${created.body.flow.id}/versions/1`);
+    await page.getByText("runs on the queue engine from its plan").waitFor();
+    expect(await page.locator(".graph .node").count()).toBe(1);
+    expect(await page.locator("details.edit").count()).toBe(0);
+  });
+
   test("a reviewer rejects with a reason", async () => {
     const doc = await stack.call("GET", "/openapi.json");
     const hasReject = Boolean(doc.body.paths?.["/v1/flows/{id}/versions/{version}/reject"]);
