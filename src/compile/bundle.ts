@@ -1,15 +1,17 @@
 /**
  * esbuild bundles a flow's TypeScript into one IIFE script plus an external source map.
- * "intentflow:sdk" is served as a virtual module that reads the SDK the sandbox runtime
- * installed; any other import is refused here, whatever the source policy said.
+ * "intentflow:sdk" is a module that reads the SDK the sandbox runtime installed; any other
+ * import is refused here, whatever the source policy said.
  */
 import { createHash } from "node:crypto";
+import { existsSync, mkdirSync, renameSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { build, type Message, type Plugin } from "esbuild";
 import { BUNDLE_FILENAME, GLOBALS, SDK_VALUE_EXPORTS, SOURCE_FILENAME } from "../../sandbox/protocol";
 import type { Diagnostic } from "../store/types";
 
 export const SDK_MODULE = "intentflow:sdk";
-const SDK_NAMESPACE = "intentflow-sdk";
 
 export type Bundle = { code: string; map: string; hash: string };
 export type BundleResult = { bundle: Bundle | null; diagnostics: Diagnostic[] };
@@ -17,16 +19,49 @@ export type BundleResult = { bundle: Bundle | null; diagnostics: Diagnostic[] };
 const sdkModuleSource = [
   `const sdk = globalThis[${JSON.stringify(GLOBALS.sdk)}];`,
   ...SDK_VALUE_EXPORTS.map((name) => `export const ${name} = sdk.${name};`),
+  "",
 ].join("\n");
 
+/** A RE2-safe pattern (esbuild filters are Go regexps: no lookahead) for any string but `text`. */
+function anythingBut(text: string): RegExp {
+  let rest = "[\\s\\S]+";
+  for (const c of [...text].reverse()) {
+    const e = c.replace(/[.*+?^${}()|[\]\\-]/g, "\\$&");
+    rest = `(?:$|[^${e}][\\s\\S]*|${e}${rest})`;
+  }
+  return new RegExp(`^${rest}`);
+}
+
+/**
+ * "intentflow:sdk" is a small module file, written once per process under a name that hashes
+ * its content and aliased by esbuild natively: resolving it calls no JavaScript, so a bundle
+ * is built in esbuild's process while this thread type-checks. Bundles name it relative to its
+ * directory (the working directory of the build), so they do not depend on where it lives.
+ */
+let sdkModuleDir: string | null = null;
+function sdkModule(): { dir: string; file: string } {
+  if (!sdkModuleDir) {
+    const dir = join(tmpdir(), `intentflow-sdk-${sha256(sdkModuleSource).slice(0, 16)}`);
+    const file = join(dir, SDK_FILE);
+    if (!existsSync(file)) {
+      mkdirSync(dir, { recursive: true });
+      const temp = `${file}.${process.pid}.tmp`;
+      writeFileSync(temp, sdkModuleSource);
+      renameSync(temp, file);
+    }
+    sdkModuleDir = dir;
+  }
+  return { dir: sdkModuleDir, file: join(sdkModuleDir, SDK_FILE) };
+}
+const SDK_FILE = "intentflow-sdk.js";
+
+/** Every import but "intentflow:sdk" reaches this plugin, and is refused. */
 const sdkOnly: Plugin = {
   name: "intentflow-sdk-only",
   setup(b) {
-    b.onResolve({ filter: /.*/ }, (args) => {
-      if (args.path === SDK_MODULE) return { path: SDK_MODULE, namespace: SDK_NAMESPACE };
-      return { errors: [{ text: `flows may import only "${SDK_MODULE}", not "${args.path}"` }] };
-    });
-    b.onLoad({ filter: /.*/, namespace: SDK_NAMESPACE }, () => ({ contents: sdkModuleSource, loader: "js" }));
+    b.onResolve({ filter: anythingBut(SDK_MODULE) }, (args) => ({
+      errors: [{ text: `flows may import only "${SDK_MODULE}", not "${args.path}"` }],
+    }));
   },
 };
 
@@ -45,6 +80,7 @@ export function sha256(text: string): string {
 }
 
 export async function bundleFlow(source: string): Promise<BundleResult> {
+  const sdk = sdkModule();
   try {
     const out = await build({
       stdin: { contents: source, loader: "ts", sourcefile: SOURCE_FILENAME },
@@ -60,6 +96,8 @@ export async function bundleFlow(source: string): Promise<BundleResult> {
       charset: "utf8",
       logLevel: "silent",
       plugins: [sdkOnly],
+      alias: { [SDK_MODULE]: sdk.file },
+      absWorkingDir: sdk.dir,
     });
     const code = out.outputFiles.find((f) => f.path.endsWith(".js"))?.text;
     const map = out.outputFiles.find((f) => f.path.endsWith(".map"))?.text;

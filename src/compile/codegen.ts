@@ -20,7 +20,7 @@
  *   in order), then the flow fails. A step whose results a later `when` tests does not fail
  *   the flow under "fail": the failure is the outcome being tested (check → restart).
  */
-import { Project, ts } from "ts-morph";
+import { ts } from "ts-morph";
 import { HOST_ACTIONS, type Param, type Plan, type Step, topologicalOrder } from "../plan/schema";
 import {
   type CodegenProblem,
@@ -98,9 +98,6 @@ const isHostStep = (s: Step) => HOST_ACTIONS.includes(s.action.kind);
 const results = (ctx: Context, id: string) => `${ctx.names.get(id)}Results`;
 
 export class FlowCodegen {
-  // One in-memory project for the process: creating it is the slow part.
-  private readonly project = new Project({ useInMemoryFileSystem: true, skipLoadingLibFiles: true });
-
   /** `template` replaces templates/flow.ts.tpl (tests, alternative skeletons). */
   constructor(private readonly options: { template?: string } = {}) {}
 
@@ -131,34 +128,70 @@ export class FlowCodegen {
       meta: flowMeta(plan),
       context: plan.params.length ? "{ params }" : "",
     });
-    const sf = this.project.createSourceFile(FLOW_FILE, skeleton, { overwrite: true });
-    try {
-      const sdkImport = sf.getImportDeclaration("intentflow:sdk");
-      if (!sdkImport) throw new Error(`${TEMPLATE} must import from "intentflow:sdk"`);
-      const names = new Set([...sdkImport.getNamedImports().map((n) => n.getName()), ...ctx.imports]);
-      sdkImport.removeNamedImports();
-      const sorted = [...names].sort();
-      const inline = `import { ${sorted.join(", ")} } from "intentflow:sdk";`;
-      if (inline.length <= MAX_LINE) sdkImport.addNamedImports(sorted);
-      else
-        sdkImport.replaceWithText(
-          `import {\n${sorted.map((n) => `  ${n},`).join("\n")}\n} from "intentflow:sdk";`,
-        );
-      const flowFn = sf
-        .getDescendantsOfKind(ts.SyntaxKind.CallExpression)
-        .find((c) => c.getExpression().getText() === "defineFlow")
-        ?.getArguments()[1];
-      if (!flowFn?.isKind(ts.SyntaxKind.ArrowFunction))
-        throw new Error(`${TEMPLATE} must export defineFlow(meta, async (...) => {})`);
-      flowFn.addStatements(body);
-      const helpers = [...ctx.helpers].sort().map((h) => loadTemplate(`results/${h}.ts.tpl`).trimEnd());
-      if (helpers.length) sf.addStatements(`\n${helpers.join("\n\n")}`);
-      sf.formatText({ indentSize: 2, convertTabsToSpaces: true, ensureNewLineAtEndOfFile: true });
-      return sf.getFullText();
-    } finally {
-      this.project.removeSourceFile(sf);
-    }
+    const { imports, flowBody } = skeletonSlots(skeleton);
+    const names = [...new Set([...imports.names, ...ctx.imports])].sort();
+    const inline = `{ ${names.join(", ")} }`;
+    const namedImports =
+      `import ${inline} from "intentflow:sdk";`.length <= MAX_LINE
+        ? inline
+        : `{\n${names.map((n) => `  ${n},`).join("\n")}\n}`;
+    const indentedBody = body
+      .split("\n")
+      .map((l) => (l ? `  ${l}` : l))
+      .join("\n");
+    const helpers = [...ctx.helpers].sort().map((h) => loadTemplate(`results/${h}.ts.tpl`).trimEnd());
+    const out =
+      skeleton.slice(0, imports.start) +
+      namedImports +
+      skeleton.slice(imports.end, flowBody.start) +
+      `{\n${indentedBody}\n}` +
+      skeleton.slice(flowBody.end).trimEnd() +
+      (helpers.length ? `\n\n${helpers.join("\n\n")}` : "");
+    return `${out}\n`;
   }
+}
+
+type Span = { start: number; end: number };
+
+/**
+ * Where the skeleton takes the SDK's named imports and the flow's statements. The rendered
+ * template is parsed with the compiler API ts-morph ships: the positions come from its
+ * syntax tree, and the generated text is spliced in there. (ts-morph's manipulation API
+ * re-parsed and re-formatted the whole file several times per compile; this is one parse
+ * of the skeleton, whose formatting the template already fixes.)
+ */
+function skeletonSlots(skeleton: string): { imports: Span & { names: string[] }; flowBody: Span } {
+  const sf = ts.createSourceFile(FLOW_FILE, skeleton, ts.ScriptTarget.ES2022, true);
+  const sdkImport = sf.statements.find(
+    (s): s is ts.ImportDeclaration =>
+      ts.isImportDeclaration(s) &&
+      ts.isStringLiteral(s.moduleSpecifier) &&
+      s.moduleSpecifier.text === "intentflow:sdk",
+  );
+  const bindings = sdkImport?.importClause?.namedBindings;
+  if (!bindings || !ts.isNamedImports(bindings))
+    throw new Error(`${TEMPLATE} must import named values from "intentflow:sdk"`);
+  let flowFn: ts.ArrowFunction | null = null;
+  const find = (node: ts.Node): void => {
+    if (flowFn) return;
+    if (ts.isCallExpression(node) && node.expression.getText(sf) === "defineFlow") {
+      const fn = node.arguments[1];
+      if (fn && ts.isArrowFunction(fn) && ts.isBlock(fn.body)) flowFn = fn;
+    }
+    ts.forEachChild(node, find);
+  };
+  find(sf);
+  const block = (flowFn as ts.ArrowFunction | null)?.body;
+  if (!block || !ts.isBlock(block) || block.statements.length)
+    throw new Error(`${TEMPLATE} must export defineFlow(meta, async (...) => {}) with an empty body`);
+  return {
+    imports: {
+      start: bindings.getStart(sf),
+      end: bindings.getEnd(),
+      names: bindings.elements.map((e) => e.name.text),
+    },
+    flowBody: { start: block.getStart(sf), end: block.getEnd() },
+  };
 }
 
 function analyse(plan: Plan, targets: Record<string, string[]>): Context {

@@ -17,6 +17,7 @@ export type CompiledFlow = {
   sourceMap: string | null;
   /** sha256 hex of `bundle`. */
   hash: string | null;
+  /** bundleMs: the wait for the bundle after the type check, which it runs alongside. */
   timings: { codegenMs: number; typecheckMs: number; bundleMs: number };
 };
 
@@ -34,6 +35,11 @@ export function createCompiler(): Compiler {
   const checker = new FlowTypeChecker();
 
   async function compileSource(source: string, codegenMs = 0): Promise<CompiledFlow> {
+    // esbuild works in its own process: the bundle is built while the type check runs here,
+    // once the request has left (one turn of the event loop). A rejected source's bundle is
+    // dropped unseen.
+    const bundling = bundleFlow(source);
+    await new Promise((resolve) => setImmediate(resolve));
     const checkStart = performance.now();
     const diagnostics = checker.check(source);
     const typecheckMs = since(checkStart);
@@ -45,9 +51,12 @@ export function createCompiler(): Compiler {
       hash: null,
       timings: { codegenMs, typecheckMs, bundleMs: 0 },
     };
-    if (diagnostics.some((d) => d.severity === "error")) return failed;
+    if (diagnostics.some((d) => d.severity === "error")) {
+      bundling.catch(() => {});
+      return failed;
+    }
     const bundleStart = performance.now();
-    const bundled = await bundleFlow(source);
+    const bundled = await bundling;
     const bundleMs = since(bundleStart);
     const all = [...diagnostics, ...bundled.diagnostics];
     if (!bundled.bundle || all.some((d) => d.severity === "error"))

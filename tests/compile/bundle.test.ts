@@ -1,4 +1,5 @@
 import { createHash } from "node:crypto";
+import { tmpdir } from "node:os";
 import { describe, expect, it } from "vitest";
 import { compileSource } from "../../src/compile";
 import { bundleFlow } from "../../src/compile/bundle";
@@ -52,10 +53,21 @@ describe("bundle", () => {
     ]);
   });
 
+  it("refuses look-alikes of the SDK and absolute paths, and names no machine path in the bundle", async () => {
+    for (const path of ["intentflow:sdk2", "intentflow:sd", "/etc/passwd", "intentflow-sdk.js"]) {
+      const { bundle, diagnostics } = await bundleFlow(`import "${path}";\n${source}`);
+      expect(bundle).toBeNull();
+      expect(diagnostics[0]?.message).toBe(`flows may import only "intentflow:sdk", not "${path}"`);
+    }
+    const { bundle } = await bundleFlow(source);
+    expect(bundle?.code).not.toContain(tmpdir());
+    expect(bundle?.map).not.toContain(tmpdir());
+  });
+
   it("reports SDK names that do not exist", async () => {
     const { diagnostics } = await bundleFlow(`${source.replace("log }", "log, nothing }")}\nnothing();`);
     expect(diagnostics[0]?.message).toContain(
-      'No matching export in "intentflow-sdk:intentflow:sdk" for import "nothing"',
+      'No matching export in "intentflow-sdk.js" for import "nothing"',
     );
   });
 
