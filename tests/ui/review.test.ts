@@ -2,7 +2,7 @@ import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { nginxRestartPlan } from "../helpers/plans";
 import { type Stack, startStack } from "../helpers/stack";
-import { launch, openPage, screenshot } from "./browser";
+import { launch, openPage, SCREENSHOTS, screenshot } from "./browser";
 
 const NGINX = "check nginx on web1 and web2 and restart it where it is down";
 const XSS = `<img src=x onerror="window.__xss=1">`;
@@ -79,6 +79,7 @@ describe("review UI", () => {
     await marked.waitFor();
     expect(await marked.textContent()).toMatch(/not assignable to type 'number'/);
     await expect(page.locator(`#E${lines}`).getAttribute("class")).resolves.toContain("line-error");
+    await page.locator("details.edit").screenshot({ path: `${SCREENSHOTS}/edit-refused.png` });
 
     // a valid edit becomes version 2, with its diff against version 1
     await page

@@ -6,6 +6,12 @@ import type { Diagnostic } from "./types";
 
 hljs.registerLanguage("typescript", typescript);
 
+/** "error TS2322: …" for the type checker's numbered codes, "error no-eval: …" for the source policy's named ones. */
+export function describe(d: Diagnostic): string {
+  const code = typeof d.code === "number" || /^\d+$/.test(d.code) ? `TS${d.code}` : d.code;
+  return `${d.severity} ${code}${d.column ? ` (column ${d.column})` : ""}: ${d.message}`;
+}
+
 type Token = { text: string; classes: string[] };
 
 /**
@@ -48,9 +54,7 @@ export function codeView(source: string, diagnostics: Diagnostic[], idPrefix = "
         {},
         tokens.map((t) => (t.classes.length ? h("span", { class: t.classes.join(" ") }, t.text) : t.text)),
       ),
-      diags.map((d) =>
-        h("div", { class: `diag diag-${sev}`, role: "note" }, `${d.severity} TS${d.code}: ${d.message}`),
-      ),
+      diags.map((d) => h("div", { class: `diag diag-${sev}`, role: "note" }, describe(d))),
     );
   });
   return h(
@@ -70,7 +74,7 @@ export function diagnosticsList(diagnostics: Diagnostic[], idPrefix = "L"): HTML
         "li",
         { class: `diag-${d.severity}` },
         d.line ? h("a", { href: `#${idPrefix}${d.line}` }, `line ${d.line}`) : "—",
-        ` ${d.severity} TS${d.code}: ${d.message}`,
+        ` ${describe(d)}`,
       ),
     ),
   );

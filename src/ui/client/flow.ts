@@ -198,6 +198,7 @@ function editSection(ctx: Ctx, v: VersionView): HTMLElement {
         diags.length ? diagnosticsList(diags, "E") : null,
         diags.length ? codeView(area.value, diags, "E") : null,
       );
+      status.querySelector(".line-error, .line-warning")?.scrollIntoView({ block: "center" });
     }
   };
   return h(
