@@ -8,10 +8,14 @@ import type ivm from "isolated-vm";
 import { z } from "zod";
 import { type CallName, HOST_CALLS, parseCall } from "../capabilities/calls";
 import type { WireError, WireReply, WireScope } from "../../sandbox/protocol";
-import type { CallContext, CapabilityCall, FlowEvent, RunFlowOptions } from "./types";
+import type { ResolvedLimits } from "./limits";
+import type { CallContext, CapabilityCall, FlowEvent, LimitKind, RunFlowOptions } from "./types";
 
 const IDENTITY = z.string().regex(/^[^|#\n]{1,200}$/);
 const MAX_LOG = 10_000;
+/** Step output kept per event; the capability already caps what it returns. */
+const MAX_EVENT_TEXT = 64 * 1024;
+const cut = (max: number) => (m: string) => (m.length > max ? `${m.slice(0, max)}… (cut)` : m);
 
 const Scope = z.object({
   stepId: IDENTITY.nullable(),
@@ -44,14 +48,14 @@ const Event = z.union([
     status: z.enum(["succeeded", "failed", "skipped", "timed_out", "cancelled"]),
     attempts: z.number().int().min(0),
     exitCode: z.number().int().nullable(),
-    stdout: z.string(),
-    stderr: z.string(),
-    error: z.string().nullable(),
+    stdout: z.string().transform(cut(MAX_EVENT_TEXT)),
+    stderr: z.string().transform(cut(MAX_EVENT_TEXT)),
+    error: z.string().transform(cut(MAX_LOG)).nullable(),
   }),
   z.object({
     type: z.literal("log"),
     level: z.enum(["info", "warn", "error"]),
-    message: z.string().transform((m) => (m.length > MAX_LOG ? `${m.slice(0, MAX_LOG)}… (cut)` : m)),
+    message: z.string().transform(cut(MAX_LOG)),
     stepId: IDENTITY.nullable(),
     host: IDENTITY.nullable(),
   }),
@@ -127,6 +131,13 @@ function issues(error: z.ZodError): string {
 
 type Deliver = ivm.Reference<(id: number, json: string) => void>;
 
+export type BridgeHooks = {
+  /** The isolate refused a reply (disposed, out of memory). */
+  onIsolateError(error: unknown): void;
+  /** The run went over one of its limits: the runner ends it. */
+  onLimit(kind: LimitKind, message: string): void;
+};
+
 export class HostBridge {
   private deliverRef: Deliver | null = null;
   private readonly allowed: ReadonlySet<string>;
@@ -134,13 +145,22 @@ export class HostBridge {
   /** Steps started and not finished, by "stepId|host": closed by the runner if the run ends first. */
   readonly openSteps = new Map<string, { stepId: string; host: string | null; attempt: number }>();
   private closed = false;
+  private calls = 0;
+  private outputBytes = 0;
+  private logBytes = 0;
 
   constructor(
     private readonly options: Pick<RunFlowOptions, "allowedHosts" | "call" | "onEvent">,
     private readonly signal: AbortSignal,
-    private readonly onIsolateError: (error: unknown) => void,
+    private readonly hooks: BridgeHooks,
+    private readonly limits: ResolvedLimits,
   ) {
     this.allowed = new Set(options.allowedHosts);
+  }
+
+  private overLimit(kind: LimitKind, message: string): void {
+    this.closed = true;
+    this.hooks.onLimit(kind, message);
   }
 
   attach(deliver: Deliver): void {
@@ -150,6 +170,11 @@ export class HostBridge {
   /** The Callback's body: synchronous, never throws. */
   receive(json: unknown): void {
     if (this.closed || typeof json !== "string") return;
+    if (json.length > this.limits.maxOutputBytes)
+      return this.overLimit(
+        "output_limit",
+        `the flow sent a message of ${json.length} bytes (limit ${this.limits.maxOutputBytes})`,
+      );
     let message: unknown;
     try {
       message = JSON.parse(json);
@@ -200,12 +225,23 @@ export class HostBridge {
       });
       return;
     }
-    this.emit(parsed.data.event);
+    const event = parsed.data.event;
+    this.logBytes +=
+      event.type === "log"
+        ? event.message.length
+        : event.type === "step.finished"
+          ? event.stdout.length + event.stderr.length + (event.error?.length ?? 0)
+          : 0;
+    if (this.logBytes > this.limits.maxLogBytes)
+      return this.overLimit("log_limit", `the flow logged more than ${this.limits.maxLogBytes} bytes`);
+    this.emit(event);
   }
 
   private receiveCall(message: unknown): void {
     const id = (message as { id?: unknown }).id;
     if (typeof id !== "number") return;
+    if (++this.calls > this.limits.maxCalls)
+      return this.overLimit("call_limit", `the flow made more than ${this.limits.maxCalls} capability calls`);
     const refuse = (code: string, text: string) =>
       this.reply(id, { ok: false, error: { code, message: text } });
     const envelope = CallEnvelope.safeParse(message);
@@ -254,8 +290,13 @@ export class HostBridge {
 
   private reply(id: number, reply: WireReply): void {
     if (this.closed || !this.deliverRef) return;
-    this.deliverRef
-      .apply(undefined, [id, JSON.stringify(reply)])
-      .catch((e: unknown) => this.onIsolateError(e));
+    const json = JSON.stringify(reply);
+    this.outputBytes += json.length;
+    if (this.outputBytes > this.limits.maxOutputBytes)
+      return this.overLimit(
+        "output_limit",
+        `capability results came to more than ${this.limits.maxOutputBytes} bytes`,
+      );
+    this.deliverRef.apply(undefined, [id, json]).catch((e: unknown) => this.hooks.onIsolateError(e));
   }
 }

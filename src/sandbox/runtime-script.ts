@@ -9,6 +9,11 @@ const RUNTIME_ENTRY = fileURLToPath(new URL("../../sandbox/runtime/index.ts", im
 
 let script: Promise<string> | null = null;
 
+/** Installs a runtime script built elsewhere (worker processes get the parent's). */
+export function provideRuntimeScript(text: string): void {
+  script = Promise.resolve(text);
+}
+
 export function runtimeScript(): Promise<string> {
   script ??= build({
     entryPoints: [RUNTIME_ENTRY],

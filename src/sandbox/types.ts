@@ -47,9 +47,34 @@ export type RunFlowOptions = {
   allowedHosts: readonly string[];
   call: (call: CapabilityCall, ctx: CallContext) => Promise<unknown>;
   onEvent: (event: FlowEvent) => void;
-  limits: { memoryMb: number; timeoutMs: number };
+  limits: RunLimits;
   signal?: AbortSignal;
+  /**
+   * "process" (the default): the isolate runs in a supervised worker process, so a V8 abort
+   * fails only the runs of that worker. "in-process": in this process (tests, tools).
+   */
+  isolation?: "process" | "in-process";
 };
+
+/** Per-run limits; the optional ones default to DEFAULT_LIMITS (src/sandbox/limits.ts). */
+export type RunLimits = {
+  /** The isolate's heap (MB, at least 8). */
+  memoryMb: number;
+  /** Wall clock for the whole run, awaited capability calls included. */
+  timeoutMs: number;
+  /** CPU time the flow's own code may use (ms). */
+  cpuMs?: number;
+  /** Capability calls the run may make. */
+  maxCalls?: number;
+  /** Bytes of capability results delivered into the flow, and of any one message out of it. */
+  maxOutputBytes?: number;
+  /** Bytes of logs and step output the run may emit. */
+  maxLogBytes?: number;
+};
+
+/** Which limit ended a run. */
+export type LimitKind =
+  "memory_limit" | "cpu_limit" | "timeout" | "call_limit" | "output_limit" | "log_limit";
 
 export type RunFlowStatus = "succeeded" | "failed" | "timed_out" | "memory_limit" | "cancelled";
 
@@ -57,4 +82,9 @@ export type RunFlowResult = {
   status: RunFlowStatus;
   /** For a runtime error, ends with the TypeScript position: "(flow.ts:12:5)". */
   error: string | null;
+  /**
+   * Set when a limit ended the run. The status stays one of RunFlowStatus (memory_limit for
+   * memory, timed_out for wall clock and CPU time, failed for calls, output and logs).
+   */
+  limit?: LimitKind;
 };

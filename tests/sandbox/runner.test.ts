@@ -326,7 +326,11 @@ describe("runFlow: isolation and limits", () => {
         onEvent: hosts.onEvent,
         limits: { memoryMb: 64, timeoutMs: 300 },
       });
-      expect(result).toEqual({ status: "timed_out", error: "the flow ran longer than 300 ms" });
+      expect(result).toEqual({
+        status: "timed_out",
+        error: "the flow ran longer than 300 ms",
+        limit: "timeout",
+      });
       expect(performance.now() - started).toBeLessThan(2_000);
     }
   });
@@ -371,7 +375,11 @@ describe("runFlow: isolation and limits", () => {
       onEvent: hosts.onEvent,
       limits: { memoryMb: 16, timeoutMs: 10_000 },
     });
-    expect(result).toEqual({ status: "memory_limit", error: "the flow used more than 16 MB of memory" });
+    expect(result).toEqual({
+      status: "memory_limit",
+      error: "the flow used more than 16 MB of memory",
+      limit: "memory_limit",
+    });
 
     const after = await compiled(flow('  await log("still here");'));
     const next = await runFlow({
