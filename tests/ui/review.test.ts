@@ -1,6 +1,6 @@
 import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
-import { nginxRestartPlan } from "../helpers/plans";
+import { makePlan, makeStep, nginxRestartPlan } from "../helpers/plans";
 import { type Stack, startStack } from "../helpers/stack";
 import { launch, openPage, SCREENSHOTS, screenshot } from "./browser";
 
@@ -62,7 +62,9 @@ describe("review UI", () => {
     expect(await page.locator("#intent").textContent()).toBe(NGINX);
     expect(await page.locator(".factors tbody tr").count()).toBe(6);
     expect(await page.locator(".graph .node").count()).toBe(2);
-    expect(await page.locator(".graph .edge-label").textContent()).toContain("check_nginx.exitCode ne 0");
+    expect(await page.locator(".graph .edge-when").textContent()).toBe(
+      "if check_nginx.exitCodene 0 per host",
+    );
     expect(await page.locator(".graph .node-fan").first().textContent()).toContain("× 2 hosts");
     const restart = page.locator('.commands tr[data-step="restart_nginx"]');
     expect(await restart.textContent()).toMatch(/sudo systemctl restart nginx.*web1, web2/);
@@ -196,6 +198,47 @@ describe("review UI", () => {
     expect(await page.locator("details.edit").count()).toBe(0);
   });
 
+  test("draws a plan with a fork, a join, a condition and an error handler by dependency depth", async () => {
+    const plan = makePlan(
+      [
+        makeStep("check_disk", { name: "Check disk space", targets: ["web1", "web2"] }),
+        makeStep("drain", {
+          name: "Drain from the balancer",
+          dependsOn: ["check_disk"],
+          when: { step: "check_disk", field: "exitCode", op: "eq", value: 0, perHost: true },
+        }),
+        makeStep("backup", { name: "Back up the config", dependsOn: ["check_disk"], targets: ["web2"] }),
+        makeStep("deploy", {
+          name: "Deploy the new release",
+          dependsOn: ["drain", "backup"],
+          targets: ["web1", "web2"],
+          onError: { mode: "compensate", steps: ["rollback"] },
+        }),
+        makeStep("rollback", { name: "Roll back", trigger: "on_error", targets: ["web1", "web2"] }),
+      ],
+      {
+        title: "Deploy with a rollback",
+        intent: "deploy the release on web servers, rolling back on failure",
+      },
+    );
+    const created = await stack.call("POST", "/v1/plans?engine=flow&force=true", plan);
+    expect(created.status).toBe(201);
+    await page.goto(`${stack.base}/ui/flows/${created.body.flow.id}/versions/1`);
+    await page.locator(".graph").waitFor();
+    const x = (id: string) =>
+      page.locator(`.graph .node[data-step="${id}"] rect`).evaluate((r) => Number(r.getAttribute("x")));
+    const [disk, drain, backup, deploy, rollback] = await Promise.all(
+      ["check_disk", "drain", "backup", "deploy", "rollback"].map(x),
+    );
+    expect(drain).toBeGreaterThan(disk!);
+    expect(backup).toBe(drain);
+    expect(deploy).toBeGreaterThan(drain!);
+    expect(rollback).toBeGreaterThan(deploy!);
+    expect(await page.locator(".graph .edge").count()).toBe(5);
+    expect(await page.locator(".graph .edge-error .edge-label").textContent()).toBe("on error");
+    await page.locator(".graph-wrap").screenshot({ path: `${SCREENSHOTS}/graph.png` });
+  });
+
   test("a reviewer rejects with a reason", async () => {
     const doc = await stack.call("GET", "/openapi.json");
     const hasReject = Boolean(doc.body.paths?.["/v1/flows/{id}/versions/{version}/reject"]);
@@ -212,6 +255,7 @@ describe("review UI", () => {
     await page.locator("#review-comment").fill("restarting without a drain is too risky");
     await page.getByRole("button", { name: "Reject" }).click();
     await page.getByRole("heading", { name: "Rejected" }).waitFor();
+    await page.getByText("restarting without a drain is too risky").waitFor();
     const v = await stack.call("GET", `/v1/flows/${created.body.flow.id}/versions/1`);
     expect(v.body.version.status).toBe("rejected");
   });

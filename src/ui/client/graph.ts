@@ -7,9 +7,9 @@ import type { Condition, Plan, Step } from "./types";
  * bottom within it; edges carry their condition, and each node its host fan-out.
  */
 
-const W = 250;
+const W = 220;
 const H = 70;
-const GAP_X = 110;
+const GAP_X = 90;
 const GAP_Y = 28;
 const PAD = 16;
 
@@ -48,13 +48,18 @@ function node(st: Step, x: number, y: number, hosts: number): SVGElement {
     { class: `node node-${st.action.kind}`, "data-step": st.id },
     s("title", {}, `${st.name} (${st.id})`),
     s("rect", { x, y, width: W, height: H, rx: 8 }),
-    s("text", { x: x + 10, y: y + 20, class: "node-name" }, clip(st.name, 30)),
+    s("text", { x: x + 10, y: y + 20, class: "node-name" }, clip(st.name, 27)),
     s("text", { x: x + 10, y: y + 38, class: "node-id" }, `${st.id} · ${st.action.kind}`),
     s("text", { x: x + 10, y: y + 56, class: "node-fan" }, clip(`${fan}${extra ? ` · ${extra}` : ""}`, 34)),
   );
 }
 
-function edge(from: [number, number], to: [number, number], label: string | null, kind: string): SVGElement {
+/** A condition on an edge, in two short lines so columns stay close. */
+export function conditionLines(c: Condition): string[] {
+  return [`if ${c.step}.${c.field}`, `${c.op} ${JSON.stringify(c.value)}${c.perHost ? " per host" : ""}`];
+}
+
+function edge(from: [number, number], to: [number, number], label: string[], kind: string): SVGElement {
   const [x1, y1] = from;
   const [x2, y2] = to;
   const mx = (x1 + x2) / 2;
@@ -63,42 +68,59 @@ function edge(from: [number, number], to: [number, number], label: string | null
     "g",
     { class: `edge edge-${kind}` },
     s("path", { d, "marker-end": "url(#arrow)" }),
-    label
-      ? s("text", { x: mx, y: (y1 + y2) / 2 - 8, "text-anchor": "middle", class: "edge-label" }, label)
-      : null,
+    label.map((line, i) =>
+      s(
+        "text",
+        {
+          x: mx,
+          y: Math.min(y1, y2) - 8 + (i - label.length + 1) * 13,
+          "text-anchor": "middle",
+          class: "edge-label",
+        },
+        line,
+      ),
+    ),
   );
 }
 
-/** Room between columns for the longest condition drawn on an edge (about 6.5 px a character at 11 px). */
-function columnGap(plan: Plan): number {
-  const longest = Math.max(0, ...plan.steps.map((st) => (st.when ? conditionText(st.when).length + 3 : 0)));
-  return Math.max(GAP_X, Math.ceil(longest * 6.5) + 24);
+/** Room before each column for the longest condition drawn on an edge into it (about 6.5 px a character at 11 px). */
+function columnXs(columns: Step[][]): number[] {
+  const xs: number[] = [];
+  columns.forEach((col, ci) => {
+    const longest = Math.max(
+      0,
+      ...col.map((st) => (st.when ? Math.max(...conditionLines(st.when).map((l) => l.length)) : 0)),
+    );
+    xs.push(ci === 0 ? PAD : xs[ci - 1]! + W + Math.max(GAP_X, Math.ceil(longest * 6.5) + 24));
+  });
+  return xs;
 }
 
 export function planGraph(plan: Plan, targets: Record<string, string[]>): SVGElement {
   const d = depths(plan.steps);
-  const gap = columnGap(plan);
   const columns: Step[][] = [];
   for (const st of plan.steps) (columns[d.get(st.id) ?? 0] ??= []).push(st);
+  for (let i = 0; i < columns.length; i++) columns[i] ??= [];
+  const xs = columnXs(columns);
   const pos = new Map<string, [number, number]>();
   columns.forEach((col, ci) =>
-    col.forEach((st, ri) => pos.set(st.id, [PAD + ci * (W + gap), PAD + 14 + ri * (H + GAP_Y)])),
+    col.forEach((st, ri) => pos.set(st.id, [xs[ci]!, PAD + 4 + ri * (H + GAP_Y)])),
   );
-  const rows = Math.max(1, ...columns.map((c) => c?.length ?? 0));
-  const width = PAD * 2 + columns.length * W + (columns.length - 1) * gap;
-  const height = PAD * 2 + 14 + rows * H + (rows - 1) * GAP_Y;
+  const rows = Math.max(1, ...columns.map((c) => c.length));
+  const width = (xs.at(-1) ?? PAD) + W + PAD;
+  const height = PAD * 2 + 4 + rows * H + (rows - 1) * GAP_Y;
   const edges: SVGElement[] = [];
   for (const st of plan.steps) {
     const [tx, ty] = pos.get(st.id)!;
     for (const dep of st.dependsOn) {
       const p = pos.get(dep);
       if (!p) continue;
-      const label = st.when && st.when.step === dep ? `if ${conditionText(st.when)}` : null;
-      edges.push(edge([p[0] + W, p[1] + H / 2], [tx, ty + H / 2], label, label ? "when" : "plain"));
+      const label = st.when && st.when.step === dep ? conditionLines(st.when) : [];
+      edges.push(edge([p[0] + W, p[1] + H / 2], [tx, ty + H / 2], label, label.length ? "when" : "plain"));
     }
     for (const handler of st.onError?.steps ?? []) {
       const p = pos.get(handler);
-      if (p) edges.push(edge([tx + W, ty + H / 2], [p[0], p[1] + H / 2], "on error", "error"));
+      if (p) edges.push(edge([tx + W, ty + H / 2], [p[0], p[1] + H / 2], ["on error"], "error"));
     }
   }
   const nodes = plan.steps.map((st) => {
