@@ -1,6 +1,7 @@
 import type { Host, Inventory } from "../inventory/types";
 import { callScope } from "./call-scope";
 import { type FirstUsePins, hostKeyCheck } from "./host-key";
+import { KnownHosts } from "./known-hosts";
 import { type ConnectSettings, openConnection, type SshConnection } from "./ssh-connection";
 import { CommandNotStartedError, runCommand } from "./ssh-exec";
 import { HostPool } from "./ssh-pool";
@@ -25,6 +26,11 @@ export type SshCapabilityOptions = {
   outputCapBytes?: number;
   /** SSH keepalive interval; three unanswered keepalives close the connection (default 15 s). */
   keepaliveMs?: number;
+  /**
+   * An OpenSSH known_hosts file: keys for hosts the inventory does not pin, and where keys
+   * trusted on first use are written so they survive a restart.
+   */
+  knownHostsFile?: string;
 };
 
 /** The SSH capability plus what tests and status pages may inspect. */
@@ -50,6 +56,7 @@ export function createSshCapability(options: SshCapabilityOptions): PooledSshCap
   const commandTimeoutMs = positive(options.commandTimeoutMs, 300_000, "commandTimeoutMs");
   const outputCapBytes = positive(options.outputCapBytes, 1024 * 1024, "outputCapBytes");
   const firstUse: FirstUsePins = new Map();
+  const knownHosts = options.knownHostsFile ? new KnownHosts(options.knownHostsFile) : undefined;
   const pools = new Map<string, HostPool>();
   let closed = false;
 
@@ -61,7 +68,7 @@ export function createSshCapability(options: SshCapabilityOptions): PooledSshCap
       // Credential errors name the variable or file, never its contents (see inventory/credentials.ts).
       throw new CapabilityError("auth_failed", (e as Error).message);
     }
-    return openConnection(host, credentials, hostKeyCheck(host, firstUse), settings);
+    return openConnection(host, credentials, hostKeyCheck(host, firstUse, knownHosts), settings);
   };
 
   const poolFor = (host: Host): HostPool => {
