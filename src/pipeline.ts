@@ -201,13 +201,14 @@ async function makeVersion(
     approvedHash: approved ? hash : null,
     comment: approved ? "read-only flow approved by policy" : null,
   };
-  await timed(timings, "store", () =>
-    deps.store.saveVersion({
+  await timed(timings, "store", async () => {
+    await deps.store.saveVersion({
       plan: planRecord,
       flow: { id: flowId, name: plan.title, createdAt: now },
       version,
-    }),
-  );
+    });
+    await auditVersion(deps.store, version, { origin: input.origin, planner: input.planner });
+  });
   return {
     plan,
     route: decision,
@@ -297,5 +298,30 @@ export async function versionFromEditedSource(
     flow: { id: flowId, name: plan.plan.title, createdAt: now },
     version,
   });
+  await auditVersion(deps.store, version, { origin: "edit", base: base.version });
   return version;
+}
+
+/** Every new version is in the audit trail, and so is the policy's approval when it gave one. */
+async function auditVersion(
+  store: Store,
+  v: FlowVersionRecord,
+  detail: Record<string, unknown>,
+): Promise<void> {
+  const subject = `flow:${v.flowId}@${v.version}`;
+  await store.appendAudit({
+    at: v.createdAt,
+    actor: v.createdBy ?? "system",
+    action: "version.created",
+    subject,
+    detail: { engine: v.engine, hash: v.hash, readOnly: v.readOnly, ...detail },
+  });
+  if (v.status === "approved")
+    await store.appendAudit({
+      at: v.createdAt,
+      actor: v.approvedBy ?? "policy",
+      action: "version.approved",
+      subject,
+      detail: { hash: v.hash, comment: v.comment },
+    });
 }

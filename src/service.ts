@@ -17,6 +17,7 @@ import type { PipelineDeps } from "./pipeline";
 import type { PlanProvider } from "./plan/provider";
 import { selectPlanner } from "./plan/select";
 import { sandboxAvailable } from "./sandbox/runner";
+import { Scheduler } from "./schedules/scheduler";
 import { openStore } from "./store";
 import type { Store } from "./store/types";
 
@@ -35,6 +36,7 @@ export type Intentflow = {
   queue: JobQueue;
   ssh: SshCapability;
   runs: Runs;
+  scheduler: Scheduler;
   pipeline: PipelineDeps;
   flowAvailable: boolean;
   /** Whether this process runs jobs (false for `serve --no-worker`). */
@@ -118,6 +120,9 @@ export async function createIntentflow(config: Config, overrides: Overrides = {}
   });
   const runs = new Runs({ store, queue, queueEngine, flowEngine, leaseMs: config.queue.leaseMs });
   if (worker) runs.startSweeping();
+  // Every worker process runs a scheduler; claims in the store keep each due run to one of them.
+  const scheduler = new Scheduler({ store, runs, log });
+  if (worker) scheduler.start();
   const compiler = createCompiler();
   const pipeline: PipelineDeps = {
     store,
@@ -138,10 +143,12 @@ export async function createIntentflow(config: Config, overrides: Overrides = {}
     queue,
     ssh,
     runs,
+    scheduler,
     pipeline,
     flowAvailable,
     worker,
     async close() {
+      await scheduler.stop();
       runs.stop();
       await queue.close();
       await ssh.close();

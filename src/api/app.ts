@@ -9,6 +9,7 @@ import { openApiDocument } from "./openapi";
 import { rateLimit } from "./rate-limit";
 import { docsPage, swaggerAsset } from "./docs";
 import { flowEndpoints } from "./routes/flows";
+import { governanceEndpoints } from "./routes/governance";
 import { intentEndpoints } from "./routes/intents";
 import { runEndpoints } from "./routes/runs";
 import { systemEndpoints } from "./routes/system";
@@ -23,13 +24,14 @@ export function endpoints(svc: Intentflow, metrics: Metrics): Endpoint[] {
     ...intentEndpoints(svc, metrics),
     ...flowEndpoints(svc),
     ...runEndpoints(svc),
+    ...governanceEndpoints(svc),
   ] as Endpoint[];
 }
 
 /** The HTTP face of the service: thin, every input parsed by a declared schema, every error one JSON shape. */
 export function createApp(svc: Intentflow) {
   const app = new Hono<Env>();
-  const metrics = createMetrics();
+  const metrics = createMetrics(svc.store);
   const declared = endpoints(svc, metrics);
   const document = openApiDocument(declared, { title: "intentflow", version: "0.1.0" });
 

@@ -1,12 +1,14 @@
 import type { MiddlewareHandler } from "hono";
-import { Counter, Histogram, Registry, collectDefaultMetrics } from "prom-client";
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
 import type { VersionResult } from "../pipeline";
+import type { Store } from "../store/types";
 
 /**
  * Prometheus metrics of one service instance, on its own registry (no global state): HTTP
- * traffic per route, planner calls and latency, route decisions per engine, compile time.
+ * traffic per route, planner calls and latency, route decisions per engine, compile time,
+ * runs per status.
  */
-export function createMetrics() {
+export function createMetrics(store: Pick<Store, "countRunsByStatus">) {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, prefix: "intentflow_process_" });
   const requests = new Counter({
@@ -40,6 +42,18 @@ export function createMetrics() {
     help: "Codegen + type-check + bundle time of flow versions",
     buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
     registers: [registry],
+  });
+
+  new Gauge({
+    name: "intentflow_runs",
+    help: "Runs in the store by status",
+    labelNames: ["status"],
+    registers: [registry],
+    // Read at scrape time from the store, so every process reports the same, shared truth.
+    async collect() {
+      this.reset();
+      for (const [status, n] of Object.entries(await store.countRunsByStatus())) this.set({ status }, n ?? 0);
+    },
   });
 
   const track: MiddlewareHandler = async function trackRequest(c, next) {

@@ -180,3 +180,53 @@ export const VersionDiff = z.object({
   kind: z.enum(["source", "plan"]),
   diff: z.string(),
 });
+
+export const RejectBody = z.object({ reason: z.string().trim().min(1, "say why").max(2000) }).strict();
+
+export const AuditQuery = z
+  .object({
+    subject: z.string().max(200).optional(),
+    action: z.string().max(100).optional(),
+    actor: z.string().max(200).optional(),
+    limit: z.coerce.number().int().min(1).max(500).default(100),
+  })
+  .strict();
+export const AuditView = z.object({
+  id: z.string(),
+  at: z.string(),
+  actor: z.string(),
+  action: z.string(),
+  subject: z.string(),
+  detail: z.unknown(),
+});
+
+export const ScheduleBody = z
+  .object({
+    flowId: Id,
+    /** Defaults to the flow's latest approved version. */
+    version: z.number().int().min(1).optional(),
+    cron: z.string().min(1).max(200).optional(),
+    everyMs: z.number().int().min(1).optional(),
+    at: z.string().max(40).optional(),
+    params: z.record(z.string(), z.unknown()).default({}),
+  })
+  .strict()
+  .refine((b) => [b.cron, b.everyMs, b.at].filter((x) => x !== undefined).length === 1, {
+    message: "give exactly one of cron, everyMs or at",
+    path: ["cron"],
+  });
+export const ScheduleParams = z.object({ id: Id }).strict();
+export const ScheduleView = z.object({
+  id: Id,
+  flowId: Id,
+  version: z.number().int(),
+  kind: z.enum(["cron", "interval", "once"]),
+  spec: z.string(),
+  params: z.record(z.string(), z.unknown()),
+  enabled: z.boolean(),
+  nextRunAt: z.string().nullable(),
+  lastRunId: z.string().nullable(),
+  lastRunAt: z.string().nullable(),
+  createdBy: z.string().nullable(),
+  createdAt: z.string(),
+});

@@ -45,9 +45,10 @@ export async function approveVersion(
   const plan = (await store.getPlan(v.planId))?.plan;
   if (storedRunnableHash(v, plan) !== v.hash)
     throw new ApprovalRefused("hash_mismatch", "the stored flow no longer matches its recorded hash");
+  const at = new Date().toISOString();
   const approved = await store.approveVersion(flowId, version, {
     by: actor.name,
-    at: new Date().toISOString(),
+    at,
     hash: v.hash,
     comment,
   });
@@ -56,5 +57,46 @@ export async function approveVersion(
       "conflict",
       `version ${version} was approved or rejected by someone else meanwhile`,
     );
+  await store.appendAudit({
+    at,
+    actor: actor.name,
+    action: "version.approved",
+    subject: `flow:${flowId}@${version}`,
+    detail: { hash: v.hash, comment },
+  });
   return approved;
+}
+
+/** A reviewer turns a pending version down, with a reason the requester can act on. */
+export async function rejectVersion(
+  store: Store,
+  flowId: string,
+  version: number,
+  actor: Actor,
+  reason: string,
+): Promise<FlowVersionRecord> {
+  if (actor.role === "requester")
+    throw new ApprovalRefused(
+      "forbidden",
+      `${actor.name} is a requester: rejecting needs the reviewer or admin role`,
+    );
+  const v = await store.getVersion(flowId, version);
+  if (!v) throw new ApprovalRefused("not_found", `flow ${flowId} has no version ${version}`);
+  if (v.status !== "pending")
+    throw new ApprovalRefused("conflict", `version ${version} is already ${v.status}`);
+  const at = new Date().toISOString();
+  const rejected = await store.rejectVersion(flowId, version, { by: actor.name, at, reason });
+  if (!rejected)
+    throw new ApprovalRefused(
+      "conflict",
+      `version ${version} was approved or rejected by someone else meanwhile`,
+    );
+  await store.appendAudit({
+    at,
+    actor: actor.name,
+    action: "version.rejected",
+    subject: `flow:${flowId}@${version}`,
+    detail: { reason },
+  });
+  return rejected;
 }

@@ -18,7 +18,7 @@ export type Stack = {
     body?: unknown,
     headers?: Record<string, string>,
   ): Promise<{ status: number; body: any }>;
-  waitForRun(runId: string, timeoutMs?: number): Promise<any>;
+  waitForRun(runId: string, timeoutMs?: number, headers?: Record<string, string>): Promise<any>;
   close(): Promise<void>;
 };
 
@@ -66,10 +66,12 @@ export async function startStack(
     }
     return { status: res.status, body: parsed };
   };
-  const waitForRun: Stack["waitForRun"] = async (runId, timeoutMs = 20_000) => {
+  const waitForRun: Stack["waitForRun"] = async (runId, timeoutMs = 20_000, headers = {}) => {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
-      const r = await call("GET", `/v1/runs/${runId}`);
+      const r = await call("GET", `/v1/runs/${runId}`, undefined, headers);
+      if (r.status !== 200)
+        throw new Error(`GET /v1/runs/${runId} answered ${r.status}: ${JSON.stringify(r.body)}`);
       if (!["queued", "running"].includes(r.body.run?.status)) return r.body;
       if (Date.now() > deadline)
         throw new Error(`run ${runId} still ${r.body.run?.status} after ${timeoutMs} ms`);

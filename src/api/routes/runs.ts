@@ -29,6 +29,13 @@ export const runEndpoints = (svc: Intentflow) => [
       const version = body.version ?? (await svc.store.latestVersion(params.id))?.version;
       if (!version) throw new ApiError(404, "not_found", `no flow ${params.id}`);
       const run = await svc.runs.start(params.id, version, body.params);
+      await svc.store.appendAudit({
+        at: run.createdAt,
+        actor: c.get("actor").name,
+        action: "run.started",
+        subject: `run:${run.id}`,
+        detail: { flowId: params.id, version, engine: run.engine, hash: run.hash },
+      });
       svc.log.info({ run: run.id, flow: params.id, version, actor: c.get("actor").name }, "run queued");
       return c.json(
         { run: { id: run.id, status: "queued" as const, flowId: params.id, version, engine: run.engine } },
@@ -85,14 +92,16 @@ export const runEndpoints = (svc: Intentflow) => [
       const run = await getRunOr404(svc, params.id);
       if (FINAL.has(run.status))
         throw new ApiError(409, "conflict", `run ${run.id} has already ${run.status}`);
-      // A run executing in this process is aborted and records its own end; one still waiting
-      // in the queue is marked cancelled, and the engine skips runs that have ended.
-      if (!svc.runs.cancel(run.id))
-        await svc.store.updateRun(run.id, {
-          status: "cancelled",
-          error: "cancelled",
-          finishedAt: new Date().toISOString(),
-        });
+      // Queued: ends at once. Running: aborted here, or by the process that owns it at its next heartbeat.
+      const outcome = await svc.runs.requestCancel(run.id);
+      if (outcome === "finished") throw new ApiError(409, "conflict", `run ${run.id} finished meanwhile`);
+      await svc.store.appendAudit({
+        at: new Date().toISOString(),
+        actor: c.get("actor").name,
+        action: "run.cancel_requested",
+        subject: `run:${run.id}`,
+        detail: { outcome },
+      });
       svc.log.info({ run: run.id, actor: c.get("actor").name }, "run cancel requested");
       return c.json({ run: await getRunOr404(svc, run.id) }, 202);
     },
