@@ -27,5 +27,15 @@ export function makeDeterministic(global: typeof globalThis): void {
   Object.defineProperty(global, "Date", { value: DeterministicDate, writable: false, configurable: false });
   Object.defineProperty(global.Math, "random", { value: () => refuse("Math.random()"), writable: false });
 
-  for (const name of ["console", "WebAssembly"]) Reflect.deleteProperty(global, name);
+  // SharedArrayBuffer and Atomics: shared memory and blocking waits; WeakRef and FinalizationRegistry:
+  // behaviour that depends on when the collector runs, which a replay cannot repeat.
+  for (const name of [
+    "console",
+    "WebAssembly",
+    "SharedArrayBuffer",
+    "Atomics",
+    "WeakRef",
+    "FinalizationRegistry",
+  ])
+    Reflect.deleteProperty(global, name);
 }
