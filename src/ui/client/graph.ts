@@ -7,7 +7,7 @@ import type { Condition, Plan, Step } from "./types";
  * bottom within it; edges carry their condition, and each node its host fan-out.
  */
 
-const W = 220;
+const W = 250;
 const H = 70;
 const GAP_X = 90;
 const GAP_Y = 28;
@@ -48,7 +48,7 @@ function node(st: Step, x: number, y: number, hosts: number): SVGElement {
     { class: `node node-${st.action.kind}`, "data-step": st.id },
     s("title", {}, `${st.name} (${st.id})`),
     s("rect", { x, y, width: W, height: H, rx: 8 }),
-    s("text", { x: x + 10, y: y + 20, class: "node-name" }, clip(st.name, 27)),
+    s("text", { x: x + 10, y: y + 20, class: "node-name" }, clip(st.name, 31)),
     s("text", { x: x + 10, y: y + 38, class: "node-id" }, `${st.id} · ${st.action.kind}`),
     s("text", { x: x + 10, y: y + 56, class: "node-fan" }, clip(`${fan}${extra ? ` · ${extra}` : ""}`, 34)),
   );

@@ -193,29 +193,37 @@ export async function runPage(_ctx: Ctx, id: string): Promise<Page> {
     else d.steps.push(row);
   };
   const abort = new AbortController();
+  const onEvent = (event: string, data: unknown) => {
+    const x = data as Record<string, unknown>;
+    if (event === "run.status" || event === "run.finished") Object.assign(d.run, x, { id: d.run.id });
+    else if (event === "step.started" || event === "step.finished") upsert(x as unknown as StepRow);
+    else if (event === "log" && !d.logs.some((l) => l.seq === (x as LogRow).seq))
+      d.logs.push(x as unknown as LogRow);
+    if (event === "run.finished") live.textContent = `Finished: ${d.run.status}.`;
+    draw();
+  };
+  /** Follows the stream to its end; if it drops first, reloads the run and follows again (a few times). */
+  const follow = async (attempt = 0): Promise<void> => {
+    let failure: Error | undefined;
+    await streamEvents(id, onEvent, abort.signal).catch((e: Error) => (failure = e));
+    if (abort.signal.aborted) return;
+    const fresh = await api.run(id).catch(() => undefined);
+    if (fresh) Object.assign(d, fresh);
+    draw();
+    if (FINAL.has(d.run.status)) return;
+    if (attempt >= 5) {
+      live.textContent = `Live updates stopped${failure ? `: ${failure.message}` : ""}. Reload to try again.`;
+      return;
+    }
+    live.textContent = "Reconnecting…";
+    await new Promise((r) => setTimeout(r, 1000));
+    if (abort.signal.aborted) return;
+    live.textContent = "Live: following the run…";
+    return follow(attempt + 1);
+  };
   if (!FINAL.has(d.run.status)) {
     live.textContent = "Live: following the run…";
-    streamEvents(
-      id,
-      (event, data) => {
-        const x = data as Record<string, unknown>;
-        if (event === "run.status" || event === "run.finished") Object.assign(d.run, x, { id: d.run.id });
-        else if (event === "step.started" || event === "step.finished") upsert(x as unknown as StepRow);
-        else if (event === "log" && !d.logs.some((l) => l.seq === (x as LogRow).seq))
-          d.logs.push(x as unknown as LogRow);
-        if (event === "run.finished") live.textContent = `Finished: ${d.run.status}.`;
-        draw();
-      },
-      abort.signal,
-    )
-      .then(() => api.run(id))
-      .then((fresh) => {
-        Object.assign(d, fresh);
-        draw();
-      })
-      .catch((e: Error) => {
-        if (!abort.signal.aborted) live.textContent = `Live updates stopped: ${e.message}`;
-      });
+    void follow();
   }
   draw();
   const body = h(
