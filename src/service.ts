@@ -122,6 +122,7 @@ export async function createIntentflow(config: Config, overrides: Overrides = {}
   if (worker) runs.startSweeping();
   // Every worker process runs a scheduler; claims in the store keep each due run to one of them.
   const scheduler = new Scheduler({ store, runs, log });
+  await auditPolicy(store, config);
   if (worker) scheduler.start();
   const compiler = createCompiler();
   const pipeline: PipelineDeps = {
@@ -166,4 +167,26 @@ export async function openInventory(inv: Config["inventory"], log: Logger): Prom
     return createInventory({ hosts: {} });
   }
   return loadInventory(inv.file);
+}
+
+/**
+ * Approval policy lives in configuration; a start with a different policy than the last one
+ * recorded is a policy change, and goes into the audit trail like any other decision.
+ */
+async function auditPolicy(store: Store, config: Config): Promise<void> {
+  const policy = {
+    autoApproveReadOnly: config.approval.autoApproveReadOnly,
+    fourEyes: config.approval.fourEyes,
+    flowRolloutPercent: config.route.flowRolloutPercent,
+    apiKeys: config.apiKeys.map((k) => `${k.name}:${k.role}`),
+  };
+  const [last] = await store.listAudit({ subject: "policy", limit: 1 });
+  if (last && JSON.stringify(last.detail) === JSON.stringify(policy)) return;
+  await store.appendAudit({
+    at: new Date().toISOString(),
+    actor: "config",
+    action: last ? "policy.changed" : "policy.initial",
+    subject: "policy",
+    detail: policy,
+  });
 }

@@ -121,4 +121,11 @@ describe("rejection, audit trail and schedules", () => {
     const text = await (await fetch(`${stack.base}/metrics`)).text();
     expect(text).toMatch(/intentflow_runs\{status="succeeded"\} [1-9]/);
   });
+
+  it("records the approval policy in force, and a change of it at the next start", async () => {
+    const trail = await stack.call("GET", "/v1/audit?subject=policy", undefined, rita);
+    expect(trail.body.entries[0]).toMatchObject({ action: "policy.initial", actor: "config" });
+    expect(trail.body.entries[0].detail.apiKeys).toEqual(["carol:requester", "rita:reviewer"]);
+    expect(JSON.stringify(trail.body)).not.toContain(keys.rita);
+  });
 });
