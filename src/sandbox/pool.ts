@@ -109,15 +109,16 @@ export class SandboxPool {
     const ready = new Promise<void>((resolve) => (markReady = resolve));
     const worker: Worker = { child, runs, ready };
     child.on("message", (m: FromWorker) => {
-      if (m.type === "ready") markReady();
-      else this.receive(worker, m);
+      if (m.type !== "ready") return this.receive(worker, m);
+      markReady();
+      if (!runs.size) child.channel?.unref();
     });
     child.on("error", () => undefined);
     child.once("exit", (code, signal) => this.died(worker, code, signal));
     void runtimeScript().then((runtime) =>
       this.post(worker, { type: "init", runtime, prewarmMb: this.prewarmMb }),
     );
-    child.channel?.unref();
+    // Referenced while starting or running flows only: an idle pool does not keep the process up.
     child.unref();
     return worker;
   }

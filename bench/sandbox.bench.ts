@@ -1,0 +1,135 @@
+import { readFileSync } from "node:fs";
+import ivm from "isolated-vm";
+import { compileSource } from "../src/compile";
+import { type RunFlowOptions, runFlow, sandboxPool } from "../src/sandbox/runner";
+import { type Benchmark, type Figure, percentile, round, sample, versus } from "./lib";
+
+/**
+ * The sandbox's cost. Floor: raw isolated-vm (new isolate + context + compile + run of a
+ * trivial script, then dispose), measured in the same run. Against it: a trivial flow through
+ * runFlow in-process and through the worker-process pool (IPC included); runs per second on
+ * the pool; and memory per run with 100 runs in flight at once.
+ */
+
+const N = 300;
+const TRIVIAL =
+  'import { defineFlow } from "intentflow:sdk";\nexport default defineFlow({ name: "trivial" }, async () => {});\n';
+const WAITING =
+  'import { defineFlow, sleep } from "intentflow:sdk";\nexport default defineFlow({ name: "waiting" }, async () => { await sleep(1); });\n';
+const RAW = "(() => { const flow = { name: 'trivial' }; return flow.name.length; })()";
+
+function rawFloor(): void {
+  const isolate = new ivm.Isolate({ memoryLimit: 64 });
+  const context = isolate.createContextSync();
+  isolate.compileScriptSync(RAW).runSync(context);
+  isolate.dispose();
+}
+
+function rssMb(pids: number[]): number {
+  let kb = 0;
+  for (const pid of pids) {
+    const m = /VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, "utf8"));
+    kb += Number(m?.[1] ?? 0);
+  }
+  return kb / 1024;
+}
+
+async function bundleOf(source: string): Promise<string> {
+  const out = await compileSource(source);
+  if (!out.bundle) throw new Error(JSON.stringify(out.diagnostics));
+  return out.bundle;
+}
+
+function options(
+  bundle: string,
+  isolation: RunFlowOptions["isolation"],
+  call: RunFlowOptions["call"],
+): RunFlowOptions {
+  return {
+    bundle,
+    params: {},
+    allowedHosts: [],
+    call,
+    onEvent: () => {},
+    limits: { memoryMb: 64, timeoutMs: 30_000 },
+    isolation,
+  };
+}
+
+const stats = (label: string, samples: number[]): Figure[] => [
+  { metric: `${label} p50`, value: round(percentile(samples, 50), 3), unit: "ms" },
+  { metric: `${label} p95`, value: round(percentile(samples, 95), 3), unit: "ms" },
+];
+
+async function succeed(promise: Promise<{ status: string; error: string | null }>): Promise<void> {
+  const r = await promise;
+  if (r.status !== "succeeded") throw new Error(`run ${r.status}: ${r.error}`);
+}
+
+const bench: Benchmark = {
+  name: "sandbox",
+  description:
+    "per-run overhead vs raw isolated-vm, runs/s on the worker pool, memory with 100 runs in flight",
+  async run() {
+    const trivial = await bundleOf(TRIVIAL);
+    const waiting = await bundleOf(WAITING);
+    const noCall: RunFlowOptions["call"] = async () => null;
+
+    const floor = await sample(N, rawFloor, 50);
+    const inProcess = await sample(N, () => succeed(runFlow(options(trivial, "in-process", noCall))), 50);
+    await sandboxPool().start();
+    const pooled = await sample(N, () => succeed(runFlow(options(trivial, "process", noCall))), 50);
+
+    const [floor50, floor95] = stats("raw isolated-vm floor (isolate+context+compile+run)", floor);
+    const [in50, in95] = stats("runFlow in-process, trivial flow", inProcess);
+    const [pool50, pool95] = stats("runFlow in a worker process (IPC), trivial flow", pooled);
+
+    // Throughput: 2,000 trivial runs, 64 in flight, over the pool's workers.
+    const total = 2_000;
+    let next = 0;
+    const t0 = performance.now();
+    await Promise.all(
+      Array.from({ length: 64 }, async () => {
+        while (next++ < total) await succeed(runFlow(options(trivial, "process", noCall)));
+      }),
+    );
+    const perSecond = total / ((performance.now() - t0) / 1000);
+
+    // Memory: 100 runs each parked in a capability call until all 100 are in flight.
+    const pids = [process.pid, ...sandboxPool().pids];
+    const before = rssMb(pids);
+    let release: () => void = () => {};
+    const gate = new Promise<void>((r) => (release = r));
+    let parked = 0;
+    let allParked: () => void = () => {};
+    const full = new Promise<void>((r) => (allParked = r));
+    const park: RunFlowOptions["call"] = async () => {
+      if (++parked === 100) allParked();
+      await gate;
+      return null;
+    };
+    const runs = Array.from({ length: 100 }, () => succeed(runFlow(options(waiting, "process", park))));
+    await full;
+    const during = rssMb(pids);
+    release();
+    await Promise.all(runs);
+
+    return [
+      floor50!,
+      floor95!,
+      versus(in50!, floor50!),
+      versus(in95!, floor95!),
+      versus(pool50!, floor50!),
+      versus(pool95!, floor95!),
+      {
+        metric: `runs/s, worker pool of ${sandboxPool().pids.length}`,
+        value: round(perSecond, 0),
+        unit: "runs/s",
+      },
+      { metric: "RSS with 100 runs in flight (parent + workers)", value: round(during, 1), unit: "MB" },
+      { metric: "RSS per run in flight (over idle)", value: round((during - before) / 100, 2), unit: "MB" },
+    ];
+  },
+};
+
+export default bench;
