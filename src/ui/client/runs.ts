@@ -1,12 +1,12 @@
 /// <reference lib="dom" />
-import { api, streamEvents } from "./api";
+import { api } from "./api";
 import { age, badge, duration, h, replace, short } from "./dom";
 import type { Ctx, Page } from "./main";
+import { FINAL, followRun } from "./live";
 import type { LogRow, RunDetail, StepRow } from "./types";
 
 /** The runs list, and one run's step × host grid kept live from its event stream. */
 
-const FINAL = new Set(["succeeded", "failed", "cancelled", "timed_out"]);
 const runUrl = (id: string) => `/ui/runs/${encodeURIComponent(id)}`;
 const flowUrl = (id: string, v: number) => `/ui/flows/${encodeURIComponent(id)}/versions/${v}`;
 
@@ -187,44 +187,9 @@ export async function runPage(_ctx: Ctx, id: string): Promise<Page> {
     replace(outBox, outputs(d));
     replace(logBox, logView(d.logs));
   };
-  const upsert = (row: StepRow) => {
-    const i = d.steps.findIndex((s) => s.stepId === row.stepId && s.host === row.host);
-    if (i >= 0) d.steps[i] = row;
-    else d.steps.push(row);
-  };
   const abort = new AbortController();
-  const onEvent = (event: string, data: unknown) => {
-    const x = data as Record<string, unknown>;
-    if (event === "run.status" || event === "run.finished") Object.assign(d.run, x, { id: d.run.id });
-    else if (event === "step.started" || event === "step.finished") upsert(x as unknown as StepRow);
-    else if (event === "log" && !d.logs.some((l) => l.seq === (x as LogRow).seq))
-      d.logs.push(x as unknown as LogRow);
-    if (event === "run.finished") live.textContent = `Finished: ${d.run.status}.`;
-    draw();
-  };
-  /** Follows the stream to its end; if it drops first, reloads the run and follows again (a few times). */
-  const follow = async (attempt = 0): Promise<void> => {
-    let failure: Error | undefined;
-    await streamEvents(id, onEvent, abort.signal).catch((e: Error) => (failure = e));
-    if (abort.signal.aborted) return;
-    const fresh = await api.run(id).catch(() => undefined);
-    if (fresh) Object.assign(d, fresh);
-    draw();
-    if (FINAL.has(d.run.status)) return;
-    if (attempt >= 5) {
-      live.textContent = `Live updates stopped${failure ? `: ${failure.message}` : ""}. Reload to try again.`;
-      return;
-    }
-    live.textContent = "Reconnecting…";
-    await new Promise((r) => setTimeout(r, 1000));
-    if (abort.signal.aborted) return;
-    live.textContent = "Live: following the run…";
-    return follow(attempt + 1);
-  };
-  if (!FINAL.has(d.run.status)) {
-    live.textContent = "Live: following the run…";
-    void follow();
-  }
+  if (!FINAL.has(d.run.status))
+    void followRun(d, { changed: draw, say: (text) => (live.textContent = text), signal: abort.signal });
   draw();
   const body = h(
     "div",
