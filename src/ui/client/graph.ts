@@ -73,7 +73,7 @@ function edge(from: [number, number], to: [number, number], label: string[], kin
         "text",
         {
           x: mx,
-          y: Math.min(y1, y2) - 8 + (i - label.length + 1) * 13,
+          y: Math.min(y1, y2) - 11 + (i - label.length + 1) * 13,
           "text-anchor": "middle",
           class: "edge-label",
         },
@@ -130,7 +130,8 @@ export function planGraph(plan: Plan, targets: Record<string, string[]>): SVGEle
   return s(
     "svg",
     {
-      class: "graph",
+      // up to about 1.5 laptop widths the graph shrinks to fit; wider ones scroll, to stay legible
+      class: width <= 1800 ? "graph fit" : "graph",
       role: "img",
       "aria-label": `Plan graph: ${plan.steps.length} steps`,
       viewBox: `0 0 ${width} ${height}`,
