@@ -80,7 +80,8 @@ function refill(memoryMb: number): void {
 /** A prepared isolate (never used before) for this memory limit; the set is refilled behind it. */
 async function take(memoryMb: number): Promise<Prepared> {
   const waiting = ready.get(memoryMb)?.shift();
-  refill(memoryMb);
+  // Refilled once this turn's work is done, off the path of the run that is starting.
+  setImmediate(() => refill(memoryMb));
   if (waiting) {
     try {
       return await waiting;
@@ -172,7 +173,8 @@ export async function runInIsolate(options: RunFlowOptions): Promise<RunFlowResu
     clearTimeout(timer);
     clearInterval(watchdog);
     options.signal?.removeEventListener("abort", onAbort);
-    if (!isolate.isDisposed) isolate.dispose();
+    // The flow has returned and the bridge is closing: disposal need not delay the result.
+    if (!isolate.isDisposed) setImmediate(() => !isolate.isDisposed && isolate.dispose());
     ended.abort();
   }
   // A limit or cancel that fired while the flow was finishing still ends the run.
@@ -197,8 +199,11 @@ async function start(
   remaining: () => number,
 ): Promise<WireStartResult> {
   const { isolate, context } = prepared;
-  const flowCode = await isolate.compileScript(options.bundle, { filename: BUNDLE_FILENAME });
-  await flowCode.run(context, { timeout: remaining() });
+  // Synchronous: the bundle's top level only defines the flow, and each hop to the isolate's
+  // thread and back costs more than that. The timeout still bounds it.
+  const flowCode = isolate.compileScriptSync(options.bundle, { filename: BUNDLE_FILENAME });
+  flowCode.runSync(context, { timeout: remaining() });
+  flowCode.release();
   const json = await prepared.start.apply(undefined, [JSON.stringify(options.params ?? {})], {
     result: { promise: true, copy: true },
     timeout: remaining(),
