@@ -84,4 +84,33 @@ describe("the plan corpus, compiled and run in the sandbox against simulated hos
     if (process.env.CORPUS_PRINT) console.log(name, JSON.stringify(observed, null, 1));
     expect(picked).toEqual(expected);
   });
+
+  it("reports a runtime error in a reviewer-edited flow at its TypeScript line, through the source map", async () => {
+    const plan = loadPlan("uptime-one-host");
+    const targets = world.targets(plan);
+    const lines = (await compiler.compilePlan(plan, targets)).source.split("\n");
+    const at = lines.findIndex((l) => l.includes("await settleAll(")) + 1;
+    lines.splice(at - 1, 0, '  if (uptimeResults.length) throw new TypeError("reviewer stop");');
+    const source = lines
+      .join("\n")
+      .replace("const uptime = (async", "const uptimeResults = [1];\n  const uptime = (async");
+    const edited = await compiler.compileSource(source);
+    expect(edited.diagnostics).toEqual([]);
+    const sourceLines = source.split("\n");
+    const line = sourceLines.findIndex((l) => l.includes("reviewer stop")) + 1;
+    const column = sourceLines[line - 1]!.indexOf("new TypeError") + 1;
+    let error: string | null = null;
+    await world.observe(async (call, onEvent) => {
+      ({ error } = await runFlow({
+        bundle: edited.bundle!,
+        sourceMap: edited.sourceMap,
+        params: {},
+        allowedHosts: ["web1"],
+        call,
+        onEvent,
+        limits: { memoryMb: 64, timeoutMs: 20_000 },
+      }));
+    });
+    expect(error).toBe(`TypeError: reviewer stop (flow.ts:${line}:${column})`);
+  });
 });

@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { createCompiler } from "../../src/compile";
 import { FlowTypeChecker } from "../../src/compile/typecheck";
+import { fixturePlan, sameTargets } from "../sandbox/simulated-hosts";
 
 const checker = new FlowTypeChecker();
 const compiler = createCompiler();
@@ -76,6 +77,16 @@ describe("source policy", () => {
     ["Math.random", "  if (Math.random() > 0.5) return;", "policy/nondeterministic", 4, 7],
     ["re-export", 'export { readFile } from "node:fs";', "policy/import", 2, 26],
     ["import.meta", "  await log(String(import.meta));", "policy/import-meta", 4, 20],
+    ["Function called without new", "  Function('return 1')();", "policy/global", 4, 3],
+    ["eval through an alias", "  const run = eval;\n  run('1');", "policy/global", 4, 15],
+    ["namespace import of a Node module", 'import * as os from "node:os";', "policy/import", 2, 21],
+    ["export * from a module", 'export * from "node:fs";', "policy/import", 2, 15],
+    ["require inside a nested function", "  const load = () => require('fs');", "policy/global", 4, 22],
+    ["fetch", "  await fetch('http://example.com');", "policy/global", 4, 9],
+    ["setTimeout", "  setTimeout(() => {}, 1);", "policy/global", 4, 3],
+    ["console", "  console.log('x');", "policy/global", 4, 3],
+    ["WebAssembly", "  await WebAssembly.compile(new Uint8Array());", "policy/global", 4, 9],
+    ["globalThis by element access", '  (globalThis as any)["ev" + "al"]("1");', "policy/global", 4, 4],
   ];
 
   it.each(hostile)("rejects %s at the offending line", (_, line, code, expectedLine, column) => {
@@ -84,6 +95,22 @@ describe("source policy", () => {
     expect(diagnostics).toContainEqual(
       expect.objectContaining({ code, line: expectedLine, column, severity: "error" }),
     );
+  });
+
+  it("rejects a hostile line a reviewer put into a generated flow, at that line", async () => {
+    const plan = fixturePlan("nginx-check-restart");
+    const generated = (await compiler.compilePlan(plan, sameTargets(plan, ["web1", "web2"]))).source;
+    const lines = generated.split("\n");
+    const at = lines.findIndex((l) => l.includes("const restartNginx = (async () => {")) + 1;
+    lines.splice(at, 0, "    const cp = require('child_process');", "    await import('node:fs');");
+    const out = await compiler.compileSource(lines.join("\n"));
+    expect(out.bundle).toBeNull();
+    expect(out.diagnostics.filter((d) => String(d.code).startsWith("policy/"))).toEqual([
+      expect.objectContaining({ code: "policy/global", line: at + 1, column: 16 }),
+      expect.objectContaining({ code: "policy/dynamic-import", line: at + 2, column: 11 }),
+    ]);
+    // The compiler's own complaint (no types for "node:fs") is on the same line, nowhere else.
+    expect(new Set(out.diagnostics.map((d) => d.line))).toEqual(new Set([at + 1, at + 2]));
   });
 
   it("does not repeat the compiler's misleading hint where the policy explains", () => {
