@@ -24,9 +24,21 @@ export type BullQueueOptions = {
 /** How long run() waits for a completion event before checking the job directly. */
 const FINISH_CHECK_MS = 2_000;
 
+type Pending = {
+  promise: Promise<unknown>;
+  resolve: (v: unknown) => void;
+  reject: (e: unknown) => void;
+  since: number;
+  add: () => Promise<void>;
+};
+
 type Lane = {
   queue: Queue;
   events: QueueEvents;
+  eventsReady: Promise<unknown>;
+  /** Jobs this process waits for, by job id: settled by the local worker or by QueueEvents. */
+  pending: Map<string, Pending>;
+  sweeper: NodeJS.Timeout;
   worker: Worker | null;
   handler: JobHandler<unknown, unknown> | null;
   local: { waiting: number; active: number };
@@ -44,16 +56,31 @@ export class BullQueue implements JobQueue {
   }
 
   private lane(name: string): Lane {
-    let lane = this.lanes.get(name);
+    const lane = this.lanes.get(name);
     if (lane) return lane;
     const queueName = name.replace(/[^A-Za-z0-9_-]/g, "_");
     const { queue, events } = this.open(queueName);
-    lane = { queue, events, worker: null, handler: null, local: { waiting: 0, active: 0 } };
-    // QueueEvents connection errors (Redis restarting) are retried by BullMQ; keep them from crashing.
+    const pending = new Map<string, Pending>();
+    const created: Lane = {
+      queue,
+      events,
+      eventsReady: events.waitUntilReady(),
+      pending,
+      sweeper: setInterval(() => void this.sweepPending(created), FINISH_CHECK_MS),
+      worker: null,
+      handler: null,
+      local: { waiting: 0, active: 0 },
+    };
+    created.sweeper.unref();
+    created.eventsReady.catch(() => undefined);
+    // One listener per lane, not one per job: results of jobs other processes ran.
+    events.on("completed", ({ jobId, returnvalue }) => pending.get(jobId)?.resolve(parseReturn(returnvalue)));
+    events.on("failed", ({ jobId, failedReason }) => pending.get(jobId)?.reject(new Error(failedReason)));
+    // Connection errors (Redis restarting) are retried by BullMQ; keep them from crashing the process.
     queue.on("error", () => undefined);
     events.on("error", () => undefined);
-    this.lanes.set(name, lane);
-    return lane;
+    this.lanes.set(name, created);
+    return created;
   }
 
   private open(queueName: string): { queue: Queue; events: QueueEvents } {
@@ -85,7 +112,13 @@ export class BullQueue implements JobQueue {
     const run = async (job: Job) => {
       lane.local.active++;
       try {
-        return await lane.handler!(job.data);
+        const result = await lane.handler!(job.data);
+        // A caller in this process gets the result now, without the round trip through events.
+        if (job.id) lane.pending.get(job.id)?.resolve(result);
+        return result;
+      } catch (error) {
+        if (job.id) lane.pending.get(job.id)?.reject(error);
+        throw error;
       } finally {
         lane.local.active--;
       }
@@ -125,36 +158,65 @@ export class BullQueue implements JobQueue {
   async run<T, R>(name: string, data: T, options: JobOptions = {}): Promise<R> {
     if (this.closed) throw new Error("the queue is closed");
     const lane = this.lane(name);
+    const jobId = options.jobId ? safeJobId(options.jobId) : randomUUID();
+    const joined = lane.pending.get(jobId);
+    if (joined) return joined.promise as Promise<R>;
+    let settle!: { resolve: (v: unknown) => void; reject: (e: unknown) => void };
+    const promise = new Promise<unknown>((resolve, reject) => (settle = { resolve, reject }));
+    const entry: Pending = { promise, ...settle, since: Date.now(), add: async () => undefined };
+    lane.pending.set(jobId, entry);
+    const forget = () => lane.pending.delete(jobId);
+    promise.then(forget, forget);
     lane.local.waiting++;
+    promise.then(
+      () => lane.local.waiting--,
+      () => lane.local.waiting--,
+    );
+    entry.add = async () => {
+      await lane.queue.add(name, data, {
+        jobId,
+        removeOnComplete: { age: 3_600, count: 10_000 },
+        removeOnFail: { age: 24 * 3_600 },
+      });
+    };
     try {
-      const jobId = options.jobId ? safeJobId(options.jobId) : randomUUID();
-      const add = () =>
-        lane.queue.add(name, data, {
-          jobId,
-          removeOnComplete: { age: 3_600, count: 10_000 },
-          removeOnFail: { age: 24 * 3_600 },
-        });
-      await lane.events.waitUntilReady();
-      let job = await add();
-      // Completion events can be missed (a Redis restart, an event stream trimmed): after each
-      // quiet interval look at the job itself; a job that vanished with a Redis lacking
-      // persistence is added again (the store's claims and the journal keep that safe).
-      for (;;) {
-        try {
-          return (await job.waitUntilFinished(lane.events, FINISH_CHECK_MS)) as R;
-        } catch (error) {
-          if (!/timed out before finishing/.test(String(error))) throw error;
-        }
-        if (this.closed) throw new Error("the queue closed before the job finished");
-        const current = await Job.fromId(lane.queue, jobId).catch(() => undefined);
-        if (!current) job = await add();
-        else if (current.finishedOn) {
-          if (current.failedReason && (await current.isFailed())) throw new Error(current.failedReason);
-          return current.returnvalue as R;
-        } else job = current;
+      await lane.eventsReady;
+      await entry.add();
+      // A job already finished under this id (added by an earlier process) settles from its record.
+      if (options.jobId) {
+        const existing = await Job.fromId(lane.queue, jobId);
+        if (existing?.finishedOn) await this.settleFromRecord(lane, jobId, existing);
       }
-    } finally {
-      lane.local.waiting--;
+    } catch (error) {
+      entry.reject(error);
+    }
+    return promise as Promise<R>;
+  }
+
+  private async settleFromRecord(lane: Lane, jobId: string, job: Job): Promise<void> {
+    const entry = lane.pending.get(jobId);
+    if (!entry) return;
+    if (job.failedReason && (await job.isFailed())) entry.reject(new Error(job.failedReason));
+    else entry.resolve(job.returnvalue);
+  }
+
+  /**
+   * Completion events can be missed (a Redis restart, a trimmed event stream): a job waited
+   * for longer than FINISH_CHECK_MS is looked at directly; one that vanished (a Redis without
+   * persistence) is added again, which the store's claims and the journal keep safe.
+   */
+  private async sweepPending(lane: Lane): Promise<void> {
+    const now = Date.now();
+    for (const [jobId, entry] of lane.pending) {
+      if (now - entry.since < FINISH_CHECK_MS) continue;
+      entry.since = now;
+      try {
+        const job = await Job.fromId(lane.queue, jobId);
+        if (!job) await entry.add();
+        else if (job.finishedOn) await this.settleFromRecord(lane, jobId, job);
+      } catch {
+        // the backend is unreachable: try again at the next sweep
+      }
     }
   }
 
@@ -177,11 +239,23 @@ export class BullQueue implements JobQueue {
     this.closed = true;
     await Promise.all(
       [...this.lanes.values()].map(async (l) => {
+        clearInterval(l.sweeper);
+        for (const p of l.pending.values()) p.reject(new Error("the queue closed before the job finished"));
         await l.worker?.close();
         await l.events.close();
         await l.queue.close();
       }),
     );
+  }
+}
+
+/** QueueEvents hands a result over as JSON text. */
+function parseReturn(value: unknown): unknown {
+  if (typeof value !== "string") return value;
+  try {
+    return JSON.parse(value);
+  } catch {
+    return value;
   }
 }
 

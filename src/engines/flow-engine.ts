@@ -1,5 +1,5 @@
 import { type CapabilityCall, type FlowEvent, runFlow } from "../sandbox/runner";
-import type { FlowVersionRecord, RunRecord, RunStatus, Store } from "../store/types";
+import type { FlowVersionRecord, RunRecord, RunStatus, StepResultRecord, Store } from "../store/types";
 import type { CapabilityExecutor, EngineCall } from "./capability-executor";
 
 /**
@@ -24,11 +24,8 @@ export class FlowEngine {
   ): Promise<{ status: RunStatus; error: string | null }> {
     const { run, version } = ctx;
     if (!version.bundle) return { status: "failed", error: "the version has no bundle" };
-    let writes = Promise.resolve();
-    // Events arrive faster than the store writes them: keep their order, and wait for all at the end.
-    const onEvent = (e: FlowEvent) => {
-      writes = writes.then(() => this.record(run.id, e)).catch(() => undefined);
-    };
+    const recorder = new EventRecorder(this.deps.store, run.id);
+    const onEvent = (e: FlowEvent) => recorder.push(e);
     const result = await runFlow({
       bundle: version.bundle,
       sourceMap: version.sourceMap,
@@ -47,58 +44,111 @@ export class FlowEngine {
       limits: this.deps.limits,
       signal,
     });
-    await writes;
+    await recorder.drain();
     const status: RunStatus = result.status === "memory_limit" ? "failed" : result.status;
     const error =
       result.status === "memory_limit" ? `memory limit reached: ${result.error ?? ""}`.trim() : result.error;
     return { status, error };
   }
+}
 
-  private async record(runId: string, e: FlowEvent): Promise<void> {
-    const now = new Date().toISOString();
-    if (e.type === "log") {
-      await this.deps.store.appendLog({
-        runId,
-        at: now,
-        level: e.level,
-        stepId: e.stepId,
-        host: e.host,
-        message: e.message,
-      });
-      return;
+/**
+ * Writes a run's events to the store behind the run, in order: events that arrive while a
+ * write is under way are written together in one transaction, and a step's started and
+ * finished states in the same batch become one row write. Logs keep their order.
+ */
+class EventRecorder {
+  private queue: FlowEvent[] = [];
+  private flushing: Promise<void> | null = null;
+  private readonly startedAt = new Map<string, string>();
+
+  constructor(
+    private readonly store: Store,
+    private readonly runId: string,
+  ) {}
+
+  push(e: FlowEvent): void {
+    this.queue.push(e);
+    this.flushing ??= this.flushLoop();
+  }
+
+  async drain(): Promise<void> {
+    while (this.flushing) await this.flushing;
+  }
+
+  private async flushLoop(): Promise<void> {
+    // Let the events of this turn of the sandbox arrive first.
+    await new Promise((r) => setImmediate(r));
+    try {
+      while (this.queue.length) {
+        const batch = this.queue.splice(0);
+        await this.write(batch).catch(() => undefined);
+      }
+    } finally {
+      this.flushing = null;
     }
-    const host = e.host ?? "";
-    if (e.type === "step.started") {
-      await this.deps.store.putStepResult({
-        runId,
+  }
+
+  private async write(batch: FlowEvent[]): Promise<void> {
+    const now = new Date().toISOString();
+    const rows = new Map<string, StepResultRecord>();
+    const flushRows = async () => {
+      if (rows.size) await this.store.putStepResults([...rows.values()]);
+      rows.clear();
+    };
+    for (const e of batch) {
+      if (e.type === "log") {
+        await flushRows();
+        await this.store.appendLog({
+          runId: this.runId,
+          at: now,
+          level: e.level,
+          stepId: e.stepId,
+          host: e.host,
+          message: e.message,
+        });
+        continue;
+      }
+      const host = e.host ?? "";
+      const key = `${e.stepId}|${host}`;
+      if (e.type === "step.started") {
+        if (!this.startedAt.has(key)) this.startedAt.set(key, now);
+        rows.set(key, {
+          runId: this.runId,
+          stepId: e.stepId,
+          host,
+          status: "running",
+          attempts: e.attempt,
+          exitCode: null,
+          stdout: "",
+          stderr: "",
+          error: null,
+          startedAt: this.startedAt.get(key)!,
+          finishedAt: null,
+        });
+        continue;
+      }
+      // A step resumed after a crash started in an earlier execution: that time is in the store.
+      if (!this.startedAt.has(key)) {
+        const prior = (await this.store.stepResults(this.runId)).find(
+          (r) => r.stepId === e.stepId && r.host === host,
+        );
+        this.startedAt.set(key, prior?.startedAt ?? now);
+      }
+      rows.set(key, {
+        runId: this.runId,
         stepId: e.stepId,
         host,
-        status: "running",
-        attempts: e.attempt,
-        exitCode: null,
-        stdout: "",
-        stderr: "",
-        error: null,
-        startedAt: now,
-        finishedAt: null,
+        status: e.status,
+        attempts: e.attempts,
+        exitCode: e.exitCode ?? null,
+        stdout: e.stdout ?? "",
+        stderr: e.stderr ?? "",
+        error: e.error ?? null,
+        startedAt: this.startedAt.get(key)!,
+        finishedAt: now,
       });
-      return;
     }
-    const previous = (await this.deps.store.stepResults(runId)).find(
-      (r) => r.stepId === e.stepId && r.host === host,
-    );
-    await this.deps.store.putStepResult({
-      runId,
-      stepId: e.stepId,
-      host,
-      status: e.status,
-      attempts: e.attempts,
-      exitCode: e.exitCode ?? null,
-      stdout: e.stdout ?? "",
-      stderr: e.stderr ?? "",
-      error: e.error ?? null,
-      startedAt: previous?.startedAt ?? now,
-      finishedAt: now,
-    });
+    await flushRows();
   }
 }

@@ -38,6 +38,7 @@ export class Runs {
   /** This process, as the store's run claims name it. */
   readonly owner = `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
   private readonly controllers = new Map<string, AbortController>();
+  private readonly executing = new Set<string>();
   private readonly finished = new Map<string, Promise<void>>();
   private readonly leaseMs: number;
   private sweeper: NodeJS.Timeout | undefined;
@@ -155,8 +156,21 @@ export class Runs {
   private async execute(runId: string): Promise<void> {
     const run = await this.deps.store.getRun(runId);
     if (!run || FINAL.has(run.status)) return;
-    // Of the processes that got this run (a retried job, a sweeper), one executes it.
-    if (!(await this.deps.store.claimRun(runId, this.owner, this.leaseMs))) return;
+    // Two jobs for one run can reach the same process (a start and a sweep): the store's claim
+    // lets its owner renew, so this process must itself refuse the second.
+    if (this.executing.has(runId)) return;
+    this.executing.add(runId);
+    try {
+      // Of the processes that got this run (a retried job, a sweeper), one executes it.
+      if (!(await this.deps.store.claimRun(runId, this.owner, this.leaseMs))) return;
+      await this.executeClaimed(run);
+    } finally {
+      this.executing.delete(runId);
+    }
+  }
+
+  private async executeClaimed(run: RunRecord): Promise<void> {
+    const runId = run.id;
     const controller = new AbortController();
     let lost = false;
     const heartbeat = setInterval(

@@ -3,6 +3,8 @@ import { type Kysely, sql } from "kysely";
 import { isUniqueViolation, StoreConflictError } from "./errors";
 import { migrateToLatest } from "./migrations";
 import * as rec from "./records";
+import * as chat from "./chat";
+import type { ChatMessageRecord, ChatSessionRecord } from "./chat";
 import * as gov from "./governance";
 import type { Database } from "./schema";
 import type {
@@ -369,6 +371,21 @@ export class KyselyStore implements Store {
       .execute();
   }
 
+  async putStepResults(results: readonly StepResultRecord[]): Promise<void> {
+    if (!results.length) return;
+    await this.db.transaction().execute(async (trx) => {
+      for (const result of results) {
+        const row = rec.stepResultToRow(result);
+        const { run_id: _r, step_id: _s, host: _h, ...rest } = row;
+        await trx
+          .insertInto("step_results")
+          .values(row)
+          .onConflict((oc) => oc.columns(["run_id", "step_id", "host"]).doUpdateSet(rest))
+          .execute();
+      }
+    });
+  }
+
   async stepResults(runId: string): Promise<StepResultRecord[]> {
     const rows = await this.db
       .selectFrom("step_results")
@@ -478,5 +495,28 @@ export class KyselyStore implements Store {
 
   recordScheduledRun(id: string, runId: string) {
     return gov.recordScheduledRun(this.db, id, runId);
+  }
+
+  createChatSession(session: ChatSessionRecord): Promise<void> {
+    return chat.createChatSession(this.db, session);
+  }
+
+  getChatSession(id: string): Promise<ChatSessionRecord | undefined> {
+    return chat.getChatSession(this.db, id);
+  }
+
+  updateChatSession(
+    id: string,
+    patch: Partial<Pick<ChatSessionRecord, "flowId" | "runId" | "updatedAt">>,
+  ): Promise<void> {
+    return chat.updateChatSession(this.db, id, patch);
+  }
+
+  appendChatMessage(message: Omit<ChatMessageRecord, "seq">): Promise<ChatMessageRecord> {
+    return chat.appendChatMessage(this.db, message);
+  }
+
+  chatMessages(sessionId: string): Promise<ChatMessageRecord[]> {
+    return chat.chatMessages(this.db, sessionId);
   }
 }

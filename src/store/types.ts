@@ -3,6 +3,9 @@
  * PostgreSQL; callers never see SQL. JSON-shaped fields are parsed objects here.
  */
 import type { Plan } from "../plan/schema";
+import type { ChatMessageRecord, ChatSessionRecord } from "./chat";
+
+export type { ChatMessageRecord, ChatSessionRecord } from "./chat";
 
 export type Engine = "queue" | "flow";
 export type VersionStatus = "pending" | "approved" | "rejected";
@@ -212,6 +215,8 @@ export interface Store {
 
   /** Insert or replace the (runId, stepId, host) row. */
   putStepResult(result: StepResultRecord): Promise<void>;
+  /** Several putStepResult in one transaction (in order): one commit for a burst of step events. */
+  putStepResults(results: readonly StepResultRecord[]): Promise<void>;
   stepResults(runId: string): Promise<StepResultRecord[]>;
 
   appendLog(log: Omit<LogRecord, "seq">): Promise<void>;
@@ -252,4 +257,16 @@ export interface Store {
     next: { nextRunAt: string | null; enabled: boolean; at: string },
   ): Promise<boolean>;
   recordScheduledRun(id: string, runId: string): Promise<void>;
+
+  /** Chat: a conversation that refines one flow (src/store/chat.ts). */
+  createChatSession(session: ChatSessionRecord): Promise<void>;
+  getChatSession(id: string): Promise<ChatSessionRecord | undefined>;
+  updateChatSession(
+    id: string,
+    patch: Partial<Pick<ChatSessionRecord, "flowId" | "runId" | "updatedAt">>,
+  ): Promise<void>;
+  /** Appends with the session's next sequence number. */
+  appendChatMessage(message: Omit<ChatMessageRecord, "seq">): Promise<ChatMessageRecord>;
+  /** Oldest first. */
+  chatMessages(sessionId: string): Promise<ChatMessageRecord[]>;
 }

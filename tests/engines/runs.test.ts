@@ -1,5 +1,6 @@
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
+import type { TestHostSpec } from "../../fixtures/test-hosts/server";
 import { loadConfig } from "../../src/config";
 import { createIntentflow, type Intentflow } from "../../src/service";
 import type { Plan } from "../../src/plan/schema";
@@ -13,9 +14,9 @@ import { REDIS_URL } from "./queues";
  * worker services sharing one Redis and one PostgreSQL.
  */
 
-const HOSTS = [
-  { name: "web1", services: { nginx: "active" as const } },
-  { name: "web2", services: { nginx: "active" as const } },
+const HOSTS: TestHostSpec[] = [
+  { name: "web1", services: { nginx: "active" } },
+  { name: "web2", services: { nginx: "active" } },
   { name: "db1", services: {} },
 ];
 
