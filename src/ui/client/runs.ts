@@ -71,7 +71,7 @@ function grid(d: RunDetail, order: string[]): HTMLElement {
         { class: "cell-meta" },
         row.exitCode !== null ? `exit ${row.exitCode} · ` : "",
         row.attempts > 1 ? `${row.attempts} attempts · ` : "",
-        duration(row.startedAt, row.finishedAt),
+        row.status === "skipped" ? "" : duration(row.startedAt, row.finishedAt),
       ),
     );
   };
