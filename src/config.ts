@@ -68,6 +68,22 @@ const EnvSchema = z.object({
   AUTO_APPROVE_READ_ONLY: z.stringbool().default(false),
   APPROVAL_FOUR_EYES: z.stringbool().default(false),
   FLOW_ROLLOUT_PERCENT: z.coerce.number().min(0).max(100).default(0),
+  SSH_KNOWN_HOSTS_FILE: z.string().min(1).optional(),
+  SSH_MAX_CONNECTIONS_PER_HOST: z.coerce.number().int().min(1).max(64).default(4),
+  SSH_IDLE_MS: z.coerce.number().int().min(1000).max(3_600_000).default(30_000),
+  SSH_CONNECT_TIMEOUT_MS: z.coerce.number().int().min(100).max(300_000).default(10_000),
+  COMMAND_POLICY_FILE: z.string().min(1).optional(),
+  HTTP_ALLOW_HOSTS: z
+    .string()
+    .transform((v) =>
+      v
+        .split(",")
+        .map((h) => h.trim())
+        .filter(Boolean),
+    )
+    .default([]),
+  NET_PING: z.enum(["auto", "icmp", "tcp"]).default("auto"),
+  NOTIFY_WEBHOOK_URL: httpUrl.optional(),
   RATE_LIMIT_PER_MINUTE: z.coerce.number().int().min(1).max(1_000_000).default(1200),
 });
 
@@ -101,6 +117,18 @@ export type Config = {
   /** fourEyes: the reviewer must be someone other than whoever asked for the version. */
   approval: { autoApproveReadOnly: boolean; fourEyes: boolean };
   route: { flowRolloutPercent: number };
+  capabilities: {
+    ssh: {
+      knownHostsFile: string | undefined;
+      maxConnectionsPerHost: number;
+      idleMs: number;
+      connectTimeoutMs: number;
+    };
+    commandPolicyFile: string | undefined;
+    httpAllowHosts: string[];
+    ping: "auto" | "icmp" | "tcp";
+    notifyWebhookUrl: string | undefined;
+  };
   /** Requests a minute per API key (per actor). */
   rateLimitPerMinute: number;
 };
@@ -177,5 +205,17 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     approval: { autoApproveReadOnly: e.AUTO_APPROVE_READ_ONLY, fourEyes: e.APPROVAL_FOUR_EYES },
     route: { flowRolloutPercent: e.FLOW_ROLLOUT_PERCENT },
     rateLimitPerMinute: e.RATE_LIMIT_PER_MINUTE,
+    capabilities: {
+      ssh: {
+        knownHostsFile: e.SSH_KNOWN_HOSTS_FILE,
+        maxConnectionsPerHost: e.SSH_MAX_CONNECTIONS_PER_HOST,
+        idleMs: e.SSH_IDLE_MS,
+        connectTimeoutMs: e.SSH_CONNECT_TIMEOUT_MS,
+      },
+      commandPolicyFile: e.COMMAND_POLICY_FILE,
+      httpAllowHosts: e.HTTP_ALLOW_HOSTS,
+      ping: e.NET_PING,
+      notifyWebhookUrl: e.NOTIFY_WEBHOOK_URL,
+    },
   };
 }

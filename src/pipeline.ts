@@ -5,6 +5,7 @@ import { parsePlanInput } from "./plan/input";
 import type { PlanProvider } from "./plan/provider";
 import type { Plan } from "./plan/schema";
 import { runnableHash } from "./review/hash";
+import type { CommandPolicy } from "./capabilities/command-policy";
 import { type ApprovalPolicy, assessPlan, autoApproves } from "./review/policy";
 import { type EnginePreference, type RouteDecision, route } from "./route";
 import type { FlowVersionRecord, PlanRecord, Store } from "./store/types";
@@ -24,6 +25,8 @@ export type PipelineDeps = {
     compileSource(source: string): Promise<CompiledFlow>;
   };
   policy: ApprovalPolicy;
+  /** The admin's command policy (COMMAND_POLICY_FILE); the built-in rules when absent. */
+  commandPolicy?: CommandPolicy;
   flowAvailable: boolean;
   flowRolloutPercent: number;
 };
@@ -130,7 +133,7 @@ export async function prepareVersion(
 ): Promise<PreparedVersion> {
   const { plan } = input;
   const targets = await timed(timings, "resolve", () => resolveTargets(deps.inventory, plan));
-  const risk = assessPlan(plan);
+  const risk = assessPlan(plan, deps.commandPolicy);
   if (risk.denied.length)
     throw new PipelineError(
       "policy_denied",
@@ -161,11 +164,28 @@ export async function prepareVersion(
   return { input, targets, decision, compiled, risk, hash };
 }
 
+/**
+ * The next version of an existing flow from a new plan (a chat refinement, "also check disk"):
+ * every stage runs as for a new intent, and the version is saved under the same flow with the
+ * next number, pending review unless the policy approves it, so its diff is against the last.
+ */
+export async function versionFromRefinedPlan(
+  deps: PipelineDeps,
+  flowId: string,
+  input: PlannedInput,
+  req: RouteRequest,
+): Promise<VersionResult> {
+  const latest = await deps.store.latestVersion(flowId);
+  if (!latest) throw new PipelineError("not_found", `no flow ${flowId}`);
+  return makeVersion(deps, input, req, {}, { flowId, version: latest.version + 1, base: latest.version });
+}
+
 async function makeVersion(
   deps: PipelineDeps,
   input: PlannedInput,
   req: RouteRequest,
   timings: Record<string, number>,
+  into?: { flowId: string; version: number; base: number },
 ): Promise<VersionResult> {
   const { targets, decision, compiled, risk, hash } = await prepareVersion(deps, input, req, timings);
   const { plan } = input;
@@ -179,10 +199,10 @@ async function makeVersion(
     planner: input.planner,
     createdAt: now,
   };
-  const flowId = randomUUID();
+  const flowId = into?.flowId ?? randomUUID();
   const version: FlowVersionRecord = {
     flowId,
-    version: 1,
+    version: into?.version ?? 1,
     planId: planRecord.id,
     engine: decision.engine,
     status: approved ? "approved" : "pending",
@@ -207,14 +227,18 @@ async function makeVersion(
       flow: { id: flowId, name: plan.title, createdAt: now },
       version,
     });
-    await auditVersion(deps.store, version, { origin: input.origin, planner: input.planner });
+    await auditVersion(deps.store, version, {
+      origin: input.origin,
+      planner: input.planner,
+      ...(into ? { base: into.base, refined: true } : {}),
+    });
   });
   return {
     plan,
     route: decision,
     flow: {
       id: flowId,
-      version: 1,
+      version: version.version,
       status: version.status,
       engine: version.engine,
       readOnly: risk.readOnly,

@@ -1,6 +1,6 @@
 import { existsSync } from "node:fs";
 import { type Logger, pino } from "pino";
-import { createSshCapability } from "./capabilities/ssh";
+import { createCapabilities, loadCommandPolicy } from "./capabilities";
 import type { SshCapability } from "./capabilities/types";
 import { createCompiler } from "./compile";
 import type { Config } from "./config";
@@ -106,8 +106,16 @@ export async function createIntentflow(config: Config, overrides: Overrides = {}
     : await selectPlanner(config.llm);
   const worker = overrides.worker ?? true;
   const queue = openQueue(config, worker);
-  const ssh = createSshCapability({ inventory });
-  const executor = new CapabilityExecutor({ store, ssh });
+  const capabilities = createCapabilities({
+    inventory,
+    policy: await loadCommandPolicy(config.capabilities.commandPolicyFile),
+    ssh: config.capabilities.ssh,
+    httpAllowHosts: config.capabilities.httpAllowHosts,
+    ping: config.capabilities.ping,
+    notifyWebhookUrl: config.capabilities.notifyWebhookUrl,
+  });
+  const ssh = capabilities.ssh;
+  const executor = new CapabilityExecutor({ store, capabilities });
   const flowAvailable = sandboxAvailable();
   const flowEngine = flowAvailable ? new FlowEngine({ store, executor, limits: config.sandbox }) : null;
   const queueEngine = new QueueEngine({
@@ -131,6 +139,7 @@ export async function createIntentflow(config: Config, overrides: Overrides = {}
     planner: selected.provider,
     compiler,
     policy: config.approval,
+    commandPolicy: capabilities.policy,
     flowAvailable,
     flowRolloutPercent: config.route.flowRolloutPercent,
   };
@@ -152,7 +161,7 @@ export async function createIntentflow(config: Config, overrides: Overrides = {}
       await scheduler.stop();
       runs.stop();
       await queue.close();
-      await ssh.close();
+      await capabilities.close();
       await store.close();
     },
   };
