@@ -27,6 +27,7 @@ const REDIS_URL = process.env.REDIS_URL ?? "redis://127.0.0.1:6379";
 const PG_ADMIN = process.env.TEST_POSTGRES_URL ?? "postgres://postgres@127.0.0.1:5432/postgres";
 const JOBS = 5_000;
 const CONCURRENCY = 8;
+const ROUNDS = 3;
 
 async function queueThroughput(q: JobQueue, n: number): Promise<number> {
   q.process("trivial", async () => null, { concurrency: CONCURRENCY });
@@ -254,6 +255,29 @@ async function flowFigures(): Promise<Figure[]> {
         unit: "ms",
       });
     }
+    // The per-run fixed cost (isolate, bundle load, run record) apart from the per-step cost.
+    const single = await saveFlow(h.store, sequentialSource(1, 10));
+    await flowRun(h, single);
+    const oneStep = median(
+      await Promise.all(
+        [0].map(async () => {
+          const xs: number[] = [];
+          for (let i = 0; i < 10; i++) xs.push(await flowRun(h, single));
+          return median(xs);
+        }),
+      ),
+    );
+    const forty = figures.find((f) => f.metric.startsWith("flow engine, SQLite: 40"))!.value;
+    figures.push({
+      metric: "flow engine, SQLite: one-step flow (per-run fixed cost)",
+      value: round(oneStep, 2),
+      unit: "ms",
+    });
+    figures.push({
+      metric: "flow engine marginal cost per journaled light step ((40-step − 1-step) ÷ 39)",
+      value: round((forty - oneStep) / 39, 3),
+      unit: "ms",
+    });
     // Runs per second of a one-step flow, through Runs (queue, claim, hash check, run record).
     const one = await saveFlow(h.store, sequentialSource(1, 10));
     const started = performance.now();
@@ -278,12 +302,34 @@ async function flowFigures(): Promise<Figure[]> {
 }
 
 async function queueFigures(): Promise<Figure[]> {
+  // Raw BullMQ and our BullMQ backend take turns, ROUNDS each, so machine load hits both alike.
+  const rawRates: number[] = [];
+  const redisRates: number[] = [];
+  for (let i = 0; i < ROUNDS; i++) {
+    rawRates.push(await rawBullmq(JOBS));
+    const redis = new BullQueue({
+      connection: { kind: "redis", url: REDIS_URL },
+      prefix: `bench${randomBytes(4).toString("hex")}`,
+    });
+    redisRates.push(await queueThroughput(redis, JOBS));
+    await redis.close();
+  }
   const raw: Figure = {
-    metric: `raw BullMQ, empty processor (c=${CONCURRENCY})`,
-    value: round(await rawBullmq(JOBS)),
+    metric: `raw BullMQ, empty processor (c=${CONCURRENCY}, median of ${ROUNDS})`,
+    value: round(median(rawRates)),
     unit: "jobs/s",
   };
   const figures: Figure[] = [raw];
+  figures.push(
+    versus(
+      {
+        metric: `JobQueue BullMQ on Redis (c=${CONCURRENCY}, result awaited, median of ${ROUNDS})`,
+        value: round(median(redisRates)),
+        unit: "jobs/s",
+      },
+      raw,
+    ),
+  );
   const mem = new MemoryQueue();
   figures.push(
     versus(
@@ -292,19 +338,6 @@ async function queueFigures(): Promise<Figure[]> {
     ),
   );
   await mem.close();
-  const prefix = `bench${randomBytes(4).toString("hex")}`;
-  const redis = new BullQueue({ connection: { kind: "redis", url: REDIS_URL }, prefix });
-  figures.push(
-    versus(
-      {
-        metric: `JobQueue BullMQ on Redis (c=${CONCURRENCY}, result awaited)`,
-        value: round(await queueThroughput(redis, JOBS)),
-        unit: "jobs/s",
-      },
-      raw,
-    ),
-  );
-  await redis.close();
   const name = `intentflow_bench_${randomBytes(4).toString("hex")}`;
   const admin = new pg.Client({ connectionString: PG_ADMIN });
   await admin.connect();

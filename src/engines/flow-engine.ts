@@ -52,6 +52,9 @@ export class FlowEngine {
   }
 }
 
+/** How long step events gather before they are written together. */
+const EVENT_FLUSH_MS = 10;
+
 /**
  * Writes a run's events to the store behind the run, in order: events that arrive while a
  * write is under way are written together in one transaction, and a step's started and
@@ -77,8 +80,9 @@ class EventRecorder {
   }
 
   private async flushLoop(): Promise<void> {
-    // Let the events of this turn of the sandbox arrive first.
-    await new Promise((r) => setImmediate(r));
+    // Gather what the sandbox reports over a short window: one commit for many step events
+    // instead of one or two per step. The journal, not these rows, is what replay relies on.
+    await new Promise((r) => setTimeout(r, EVENT_FLUSH_MS));
     try {
       while (this.queue.length) {
         const batch = this.queue.splice(0);
