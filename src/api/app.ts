@@ -8,6 +8,8 @@ import { createMetrics, type Metrics } from "./metrics";
 import { openApiDocument } from "./openapi";
 import { rateLimit } from "./rate-limit";
 import { docsPage, swaggerAsset } from "./docs";
+import { mountMcp } from "../chat/mcp";
+import { chatEndpoints } from "./routes/chat";
 import { flowEndpoints } from "./routes/flows";
 import { governanceEndpoints } from "./routes/governance";
 import { intentEndpoints } from "./routes/intents";
@@ -25,6 +27,7 @@ export function endpoints(svc: Intentflow, metrics: Metrics): Endpoint[] {
     ...flowEndpoints(svc),
     ...runEndpoints(svc),
     ...governanceEndpoints(svc),
+    ...chatEndpoints(svc),
   ] as Endpoint[];
 }
 
@@ -65,5 +68,6 @@ export function createApp(svc: Intentflow) {
   app.use("/v1/*", authenticate(svc.config.apiKeys));
   app.use("/v1/*", rateLimit(svc.config.rateLimitPerMinute));
   for (const e of declared) mount(app, e);
+  mountMcp(app, svc);
   return app;
 }

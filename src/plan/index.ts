@@ -21,6 +21,14 @@ export {
   type PlanningErrorCode,
   type PlanProvider,
 } from "./provider";
-export { type ChatMessage, DEFAULT_MAX_REPAIRS, planWithRepairs, readPlanReply } from "./repair";
+export {
+  type ChatMessage,
+  DEFAULT_MAX_REPAIRS,
+  planWithRepairs,
+  readPlanReply,
+  refinedIntent,
+  refineWithRepairs,
+} from "./repair";
+export { OFFLINE_REFINEMENTS, refineOffline } from "./offline/refine";
 export * from "./schema";
 export { type PlannerSelection, probeOllama, selectPlanner } from "./select";

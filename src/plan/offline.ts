@@ -4,6 +4,7 @@ import { dnsTasks, httpTasks, pingTasks, portTasks, thresholdTasks } from "./off
 import { findHosts, looksLikeHost } from "./offline/hosts";
 import { logSearchTasks, versionTasks } from "./offline/reads";
 import { serviceTasks } from "./offline/service";
+import { refineOffline } from "./offline/refine";
 import { IdPool, type Matcher, type Task } from "./offline/task";
 import { IntentText } from "./offline/text";
 import { FILLER_WORDS, UNSUPPORTED_VERBS } from "./offline/words";
@@ -29,6 +30,14 @@ export class OfflinePlanner implements PlanProvider {
 
   async plan(intent: string, ctx: PlannerContext): Promise<PlannedResult> {
     return { plan: planOffline(intent, ctx.inventory), provider: this.name, attempts: 0 };
+  }
+
+  async refine(plan: Plan, message: string, ctx: PlannerContext): Promise<PlannedResult> {
+    return {
+      plan: refineOffline(plan, message, ctx.inventory, planOffline),
+      provider: this.name,
+      attempts: 0,
+    };
   }
 }
 

@@ -1,7 +1,8 @@
 import OpenAI, { APIConnectionError, APIError } from "openai";
 import { planJsonSchema } from "./json-schema";
 import { type PlannedResult, type PlannerContext, PlanningError, type PlanProvider } from "./provider";
-import { type ChatMessage, planWithRepairs } from "./repair";
+import { type ChatMessage, planWithRepairs, refineWithRepairs } from "./repair";
+import type { Plan } from "./schema";
 
 export type OpenAiPlannerOptions = {
   apiKey: string;
@@ -39,6 +40,17 @@ export class OpenAiPlanner implements PlanProvider {
   plan(intent: string, ctx: PlannerContext): Promise<PlannedResult> {
     return planWithRepairs({
       intent,
+      ctx,
+      provider: this.name,
+      maxRepairs: this.options.maxRepairs,
+      complete: (messages) => this.complete(messages),
+    });
+  }
+
+  refine(plan: Plan, message: string, ctx: PlannerContext): Promise<PlannedResult> {
+    return refineWithRepairs({
+      plan,
+      message,
       ctx,
       provider: this.name,
       maxRepairs: this.options.maxRepairs,

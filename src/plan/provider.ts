@@ -18,6 +18,12 @@ export type PlannedResult = {
 export interface PlanProvider {
   readonly name: string;
   plan(intent: string, ctx: PlannerContext): Promise<PlannedResult>;
+  /**
+   * The plan changed as the operator asks ("also check disk", "only on web1", "no restart,
+   * just report"): a whole new validated plan naming only known hosts. Providers without it
+   * are refined by the offline rules (src/plan/offline/refine.ts).
+   */
+  refine?(plan: Plan, message: string, ctx: PlannerContext): Promise<PlannedResult>;
 }
 
 export type PlanningErrorCode =

@@ -39,11 +39,53 @@ export type RepairLoopOptions = {
 
 export async function planWithRepairs(opts: RepairLoopOptions): Promise<PlannedResult> {
   const intent = checkIntent(opts.intent);
-  const maxRepairs = opts.maxRepairs ?? DEFAULT_MAX_REPAIRS;
   const messages: ChatMessage[] = [
     { role: "system", content: await systemPrompt(opts.ctx.inventory) },
     { role: "user", content: intent },
   ];
+  return repairLoop(opts, messages, intent);
+}
+
+export type RefineLoopOptions = Omit<RepairLoopOptions, "intent"> & {
+  /** The plan as it stands. */
+  plan: Plan;
+  /** The operator's change request, in words ("also check disk", "only on web1"). */
+  message: string;
+};
+
+/**
+ * A change to an existing plan, through the same loop: the model is given the same system
+ * prompt, the current plan as JSON and the change asked for, and must answer with the whole
+ * new plan. Its `intent` becomes the old intent followed by the change, in the operator's words.
+ */
+export async function refineWithRepairs(opts: RefineLoopOptions): Promise<PlannedResult> {
+  const message = checkIntent(opts.message);
+  const intent = refinedIntent(opts.plan.intent, message);
+  const messages: ChatMessage[] = [
+    { role: "system", content: await systemPrompt(opts.ctx.inventory) },
+    {
+      role: "user",
+      content: await prompt("chat-refine", {
+        plan: JSON.stringify(opts.plan),
+        change: message,
+      }),
+    },
+  ];
+  return repairLoop(opts, messages, intent);
+}
+
+/** The refined plan's `intent`: what was asked first, then each change, cut to the schema's limit. */
+export function refinedIntent(before: string, change: string): string {
+  const text = `${before}; then: ${change}`;
+  return text.length <= 4000 ? text : `${text.slice(0, 3999)}…`;
+}
+
+async function repairLoop(
+  opts: Omit<RepairLoopOptions, "intent">,
+  messages: ChatMessage[],
+  intent: string,
+): Promise<PlannedResult> {
+  const maxRepairs = opts.maxRepairs ?? DEFAULT_MAX_REPAIRS;
   for (let attempt = 1; ; attempt++) {
     const reply = await opts.complete(messages);
     const read = readPlanReply(reply, intent);

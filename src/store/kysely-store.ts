@@ -4,7 +4,7 @@ import { isUniqueViolation, StoreConflictError } from "./errors";
 import { migrateToLatest } from "./migrations";
 import * as rec from "./records";
 import * as chat from "./chat";
-import type { ChatMessageRecord, ChatSessionRecord } from "./chat";
+import type { ChatMessageRecord, ChatSessionPatch, ChatSessionRecord } from "./chat";
 import * as gov from "./governance";
 import type { Database } from "./schema";
 import type {
@@ -505,10 +505,7 @@ export class KyselyStore implements Store {
     return chat.getChatSession(this.db, id);
   }
 
-  updateChatSession(
-    id: string,
-    patch: Partial<Pick<ChatSessionRecord, "flowId" | "runId" | "updatedAt">>,
-  ): Promise<void> {
+  updateChatSession(id: string, patch: ChatSessionPatch): Promise<void> {
     return chat.updateChatSession(this.db, id, patch);
   }
 

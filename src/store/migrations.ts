@@ -1,4 +1,5 @@
 import { type Kysely, type Migration, type MigrationProvider, Migrator } from "kysely";
+import { createChatTables } from "./chat";
 import { isSqliteBusy, MigrationError } from "./errors";
 
 /**
@@ -17,6 +18,7 @@ export const MIGRATIONS: readonly { name: string; up: (db: AnyDb) => Promise<voi
   { name: "0001_core_tables", up: createCoreTables },
   { name: "0002_run_claims_attempts_approvals_schedules", up: addRunClaimsAttemptsApprovalsSchedules },
   { name: "0003_schedule_kinds_audit_indexes", up: addScheduleKindsAndAuditIndexes },
+  { name: "0004_chat_sessions", up: createChatTables },
 ];
 
 async function addScheduleKindsAndAuditIndexes(db: AnyDb): Promise<void> {

@@ -3,9 +3,9 @@
  * PostgreSQL; callers never see SQL. JSON-shaped fields are parsed objects here.
  */
 import type { Plan } from "../plan/schema";
-import type { ChatMessageRecord, ChatSessionRecord } from "./chat";
+import type { ChatMessageRecord, ChatSessionPatch, ChatSessionRecord } from "./chat";
 
-export type { ChatMessageRecord, ChatSessionRecord } from "./chat";
+export type { ChatMessageRecord, ChatSessionPatch, ChatSessionRecord } from "./chat";
 
 export type Engine = "queue" | "flow";
 export type VersionStatus = "pending" | "approved" | "rejected";
@@ -261,10 +261,7 @@ export interface Store {
   /** Chat: a conversation that refines one flow (src/store/chat.ts). */
   createChatSession(session: ChatSessionRecord): Promise<void>;
   getChatSession(id: string): Promise<ChatSessionRecord | undefined>;
-  updateChatSession(
-    id: string,
-    patch: Partial<Pick<ChatSessionRecord, "flowId" | "runId" | "updatedAt">>,
-  ): Promise<void>;
+  updateChatSession(id: string, patch: ChatSessionPatch): Promise<void>;
   /** Appends with the session's next sequence number. */
   appendChatMessage(message: Omit<ChatMessageRecord, "seq">): Promise<ChatMessageRecord>;
   /** Oldest first. */

@@ -1,0 +1,177 @@
+import { type Kysely, sql } from "kysely";
+
+/**
+ * Chat sessions and their messages (migration 0004): a conversation that refines one flow.
+ * KyselyStore delegates to these; the SQL is the same on both dialects. The tables are
+ * declared here rather than in schema.ts, so this feature's SQL stays in one file.
+ */
+
+export type ChatSessionRecord = {
+  id: string;
+  /** The flow the conversation refines; null until the first plan was made. */
+  flowId: string | null;
+  /** The last run started or asked about in this session. */
+  runId: string | null;
+  /** The engine the operator asked for ("use the flow engine"), kept for later refinements. */
+  engine: "auto" | "queue" | "flow";
+  createdBy: string | null;
+  createdAt: string;
+  updatedAt: string;
+};
+
+export type ChatSessionPatch = Partial<Pick<ChatSessionRecord, "flowId" | "runId" | "engine" | "updatedAt">>;
+
+export type ChatMessageRecord = {
+  sessionId: string;
+  seq: number;
+  role: "user" | "assistant";
+  text: string;
+  at: string;
+  /** What the message did, as data (kind of turn, flow version, run): null for user messages. */
+  detail: unknown;
+};
+
+type ChatTables = {
+  chat_sessions: {
+    id: string;
+    flow_id: string | null;
+    run_id: string | null;
+    engine: string;
+    created_by: string | null;
+    created_at: string;
+    updated_at: string;
+  };
+  chat_messages: {
+    session_id: string;
+    seq: number;
+    role: string;
+    text: string;
+    at: string;
+    detail_json: string | null;
+  };
+};
+
+// The store's own Database type does not list these tables; this view of the same
+// connection does.
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- any Kysely instance over the same database.
+type Db = Kysely<any>;
+const chat = (db: Db) => db as unknown as Kysely<ChatTables>;
+
+export async function createChatSession(db: Db, s: ChatSessionRecord): Promise<void> {
+  await chat(db)
+    .insertInto("chat_sessions")
+    .values({
+      id: s.id,
+      flow_id: s.flowId,
+      run_id: s.runId,
+      engine: s.engine,
+      created_by: s.createdBy,
+      created_at: s.createdAt,
+      updated_at: s.updatedAt,
+    })
+    .execute();
+}
+
+export async function getChatSession(db: Db, id: string): Promise<ChatSessionRecord | undefined> {
+  const r = await chat(db).selectFrom("chat_sessions").selectAll().where("id", "=", id).executeTakeFirst();
+  return (
+    r && {
+      id: r.id,
+      flowId: r.flow_id,
+      runId: r.run_id,
+      engine: r.engine === "flow" || r.engine === "queue" ? r.engine : "auto",
+      createdBy: r.created_by,
+      createdAt: r.created_at,
+      updatedAt: r.updated_at,
+    }
+  );
+}
+
+export async function updateChatSession(db: Db, id: string, patch: ChatSessionPatch): Promise<void> {
+  const set: Partial<ChatTables["chat_sessions"]> = {};
+  if (patch.engine !== undefined) set.engine = patch.engine;
+  if (patch.flowId !== undefined) set.flow_id = patch.flowId;
+  if (patch.runId !== undefined) set.run_id = patch.runId;
+  if (patch.updatedAt !== undefined) set.updated_at = patch.updatedAt;
+  if (!Object.keys(set).length) return;
+  await chat(db).updateTable("chat_sessions").set(set).where("id", "=", id).execute();
+}
+
+/** Appends a message with the next sequence number of its session (in one transaction). */
+export async function appendChatMessage(
+  db: Db,
+  m: Omit<ChatMessageRecord, "seq">,
+): Promise<ChatMessageRecord> {
+  return chat(db)
+    .transaction()
+    .execute(async (trx) => {
+      const last = await trx
+        .selectFrom("chat_messages")
+        .select(sql<number>`coalesce(max(seq), 0)`.as("n"))
+        .where("session_id", "=", m.sessionId)
+        .executeTakeFirst();
+      const seq = Number(last?.n ?? 0) + 1;
+      await trx
+        .insertInto("chat_messages")
+        .values({
+          session_id: m.sessionId,
+          seq,
+          role: m.role,
+          text: m.text,
+          at: m.at,
+          detail_json: m.detail === null || m.detail === undefined ? null : JSON.stringify(m.detail),
+        })
+        .execute();
+      return { ...m, seq };
+    });
+}
+
+/** A session's messages, oldest first. */
+export async function chatMessages(db: Db, sessionId: string): Promise<ChatMessageRecord[]> {
+  const rows = await chat(db)
+    .selectFrom("chat_messages")
+    .selectAll()
+    .where("session_id", "=", sessionId)
+    .orderBy("seq")
+    .execute();
+  return rows.map((r) => ({
+    sessionId: r.session_id,
+    seq: r.seq,
+    role: r.role === "assistant" ? "assistant" : "user",
+    text: r.text,
+    at: r.at,
+    detail: r.detail_json === null ? null : safeJson(r.detail_json),
+  }));
+}
+
+function safeJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return { unreadable: text.slice(0, 200) };
+  }
+}
+
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- migrations see the database untyped.
+export async function createChatTables(db: Kysely<any>): Promise<void> {
+  await db.schema
+    .createTable("chat_sessions")
+    .addColumn("id", "text", (c) => c.primaryKey())
+    .addColumn("flow_id", "text")
+    .addColumn("run_id", "text")
+    .addColumn("engine", "text", (c) => c.notNull().defaultTo("auto"))
+    .addColumn("created_by", "text")
+    .addColumn("created_at", "text", (c) => c.notNull())
+    .addColumn("updated_at", "text", (c) => c.notNull())
+    .execute();
+  await db.schema
+    .createTable("chat_messages")
+    .addColumn("session_id", "text", (c) => c.notNull().references("chat_sessions.id").onDelete("cascade"))
+    .addColumn("seq", "integer", (c) => c.notNull())
+    .addColumn("role", "text", (c) => c.notNull())
+    .addColumn("text", "text", (c) => c.notNull())
+    .addColumn("at", "text", (c) => c.notNull())
+    .addColumn("detail_json", "text")
+    .addPrimaryKeyConstraint("chat_messages_pk", ["session_id", "seq"])
+    .execute();
+}
