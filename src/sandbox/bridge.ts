@@ -94,6 +94,19 @@ const RESULTS: { [N in CallName]: z.ZodType } = {
   notify: z.any().transform(() => null),
 };
 
+/** Slack given to a capability past its own timeout before the bridge stops waiting for it. */
+const CALL_SLACK_MS = 5_000;
+
+/**
+ * The host side's own deadline for a call: its timeout (or a sleep's length) plus slack, so a
+ * capability that ignores its timeout cannot hold a step forever. null: bounded by the run only.
+ */
+export function callBound(call: CapabilityCall): number | null {
+  if (call.name === "sleep") return call.args.ms + CALL_SLACK_MS;
+  const timeoutMs = (call.args as { timeoutMs?: number | null }).timeoutMs;
+  return typeof timeoutMs === "number" ? timeoutMs + CALL_SLACK_MS : null;
+}
+
 /** The host a call must be approved for, or null when it reaches no inventory host. */
 export function hostOf(call: CapabilityCall): string | null {
   if (HOST_CALLS.has(call.name)) return (call.args as { host: string }).host;
@@ -271,8 +284,27 @@ export class HostBridge {
   }
 
   private async perform(call: CapabilityCall, ctx: CallContext): Promise<WireReply> {
+    let timer: NodeJS.Timeout | undefined;
     try {
-      const value = await this.options.call(call, ctx);
+      const bound = callBound(call);
+      const pending = this.options.call(call, ctx);
+      const value =
+        bound === null
+          ? await pending
+          : await Promise.race([
+              pending,
+              new Promise<never>((_, reject) => {
+                timer = setTimeout(
+                  () =>
+                    reject(
+                      Object.assign(new Error(`${call.name} did not answer within ${bound} ms`), {
+                        code: "timeout",
+                      }),
+                    ),
+                  bound,
+                );
+              }),
+            ]);
       const result = RESULTS[call.name].safeParse(value);
       if (!result.success)
         return {
@@ -285,6 +317,8 @@ export class HostBridge {
       return { ok: true, value: result.data };
     } catch (e) {
       return { ok: false, error: toWireError(e) };
+    } finally {
+      clearTimeout(timer);
     }
   }
 

@@ -90,3 +90,30 @@ describe("the SDK's capabilities map 1:1 onto calls.ts", () => {
     expect(result.error).toMatch(/NUL/);
   });
 });
+
+describe("host-side deadlines", () => {
+  it("stops waiting for a capability that ignores its timeout", async () => {
+    const out = await compiler.compileSource(
+      [
+        'import { defineFlow, ssh, step } from "intentflow:sdk";',
+        'export default defineFlow({ name: "t" }, async () => {',
+        '  await step("hang", { host: "web1" }, () => ssh.exec("web1", "sleep 99", { timeoutMs: 10 }));',
+        "});",
+      ].join("\n"),
+    );
+    const started = performance.now();
+    const result = await runFlow({
+      bundle: out.bundle!,
+      params: {},
+      allowedHosts: ["web1"],
+      call: () => new Promise(() => {}),
+      onEvent: () => {},
+      limits: { memoryMb: 32, timeoutMs: 20_000 },
+    });
+    expect(result).toMatchObject({
+      status: "failed",
+      error: expect.stringMatching(/did not answer within 5010 ms/),
+    });
+    expect(performance.now() - started).toBeLessThan(8_000);
+  });
+});
