@@ -42,7 +42,7 @@ export function version(
     kind === "planned"
       ? `I made a plan of ${plan.steps.length} step${plan.steps.length === 1 ? "" : "s"}`
       : kind === "refined"
-        ? `I changed the plan: version ${v.version} of the same flow`
+        ? `I changed the plan (version ${v.version} of the same flow)`
         : `Version ${v.version} runs the same plan on the ${v.engine} engine`;
   const steps = plan.steps.map((s) => stepLine(s, targets[s.id]));
   const parts = [

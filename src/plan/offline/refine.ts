@@ -33,6 +33,12 @@ const NO_CHANGE =
 const ALSO =
   /^\s*(?:and\s+)?(?:please\s+)?(?:also|additionally|add(?:\s+a|\s+an)?|plus|as\s+well\s+as)\b[\s,:]*/i;
 
+/** Words that may stand around host names in a change of hosts ("only on web1 and web2, please"). */
+const HOST_CHANGE_WORDS: ReadonlySet<string> = new Set(
+  `only just instead on for and or please the it them this that run do hosts host servers server rather
+   but not anywhere else`.split(/\s+/),
+);
+
 export type OfflinePlanFn = (intent: string, inventory: InventoryView) => Plan;
 
 export function refineOffline(
@@ -65,9 +71,12 @@ export function refineOffline(
       steps = withoutMutating({ ...plan, steps });
       understood = true;
     }
-    const hosts = findHosts(new IntentText(message), inventory);
+    const text = new IntentText(message);
+    const hosts = findHosts(text, inventory);
     if (hosts.unknown.length) throw unknownHostError(hosts.unknown, inventory);
-    if (hosts.selectors.length && (ONLY.test(message) || !understood)) {
+    // "only on web1" narrows; "check memory on web1" is not a narrowing, and is not understood here.
+    const plain = text.leftoverWords().every((w) => HOST_CHANGE_WORDS.has(w) || NO_CHANGE.test(w));
+    if (hosts.selectors.length && (ONLY.test(message) || !understood) && (understood || plain)) {
       steps = steps.map((s) => (s.targets ? { ...s, targets: [...hosts.selectors] } : s));
       understood = true;
     }
