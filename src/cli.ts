@@ -26,6 +26,8 @@ async function serveCommand(args: string[]): Promise<void> {
   svc.log.info(
     {
       url: `http://${config.host}:${server.port}`,
+      review: `http://${config.host}:${server.port}/ui/`,
+      apiReference: `http://${config.host}:${server.port}/docs`,
       store: config.database.kind === "sqlite" ? `sqlite ${config.database.path}` : "postgres",
       queue: queueName(config.queue.backend),
       worker,

@@ -32,7 +32,7 @@ async function main(): Promise<void> {
   const svc = await createIntentflow(config);
   const server = await listen(svc);
   const base = `http://127.0.0.1:${server.port}`;
-  console.log(`intentflow demo on ${base}
+  console.log(`intentflow demo on ${base}  (review pages: ${base}/ui/, API reference: ${base}/docs)
   simulated hosts: ${hosts.hosts.map((h) => `${h.name} (ssh 127.0.0.1:${h.port})`).join(", ")}
   planner: ${svc.plannerReason}
 
