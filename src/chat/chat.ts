@@ -11,6 +11,7 @@ import type { Plan } from "../plan/schema";
 import type { Actor } from "../review/approve";
 import { RouteError } from "../route";
 import type { Intentflow } from "../service";
+import { StoreConflictError } from "../store/errors";
 import type { ChatSessionRecord, FlowVersionRecord, RunRecord } from "../store/types";
 import * as say from "./reply";
 import type { ChatFlowView, ChatHistory, ChatReply } from "./schemas";
@@ -326,6 +327,13 @@ async function versionAnswer(
 
 /** A refusal or failure, in our words: the error's code picks the sentence; no foreign text is echoed. */
 function failed(session: ChatSessionRecord, error: unknown, svc: Intentflow): ChatReplyBody {
+  if (error instanceof StoreConflictError)
+    return {
+      ...base(session),
+      kind: "failed",
+      reply: say.failure("conflict", error, svc.inventory.describe()),
+      error: { code: "conflict" },
+    };
   const known =
     error instanceof PlanningError ||
     error instanceof PipelineError ||

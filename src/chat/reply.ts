@@ -166,6 +166,8 @@ const FAILURES: Record<string, string> = {
   hash_mismatch: "The stored flow no longer matches what was approved, so it cannot run.",
   invalid_params: "Those run parameters are not valid.",
   route_impossible: "That engine cannot run this plan.",
+  conflict:
+    "Another change to this flow was saved at the same moment; nothing of mine was stored. Ask again.",
 };
 
 export function failure(code: string, error: unknown, inventory: InventoryView): string {

@@ -1,4 +1,5 @@
 import { type Kysely, sql } from "kysely";
+import { isUniqueViolation } from "./errors";
 
 /**
  * Chat sessions and their messages (migration 0004): a conversation that refines one flow.
@@ -97,11 +98,25 @@ export async function updateChatSession(db: Db, id: string, patch: ChatSessionPa
   await chat(db).updateTable("chat_sessions").set(set).where("id", "=", id).execute();
 }
 
-/** Appends a message with the next sequence number of its session (in one transaction). */
+/**
+ * Appends a message with the next sequence number of its session. Two appends racing for the
+ * same number (PostgreSQL reads committed data only) collide on the primary key; the loser
+ * takes the next number.
+ */
 export async function appendChatMessage(
   db: Db,
   m: Omit<ChatMessageRecord, "seq">,
 ): Promise<ChatMessageRecord> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await appendOnce(db, m);
+    } catch (error) {
+      if (!isUniqueViolation(error) || attempt >= 5) throw error;
+    }
+  }
+}
+
+async function appendOnce(db: Db, m: Omit<ChatMessageRecord, "seq">): Promise<ChatMessageRecord> {
   return chat(db)
     .transaction()
     .execute(async (trx) => {
