@@ -230,12 +230,15 @@ export async function refineFlow(
   const latest = await svc.store.latestVersion(flowId);
   if (!latest) throw new PipelineError("not_found", `no flow ${flowId}`);
   const plan = await planOf(svc, latest);
-  const ctx = { inventory: svc.inventory.describe() };
+  const ctx = {
+    inventory: svc.inventory.describe(),
+    ...(svc.pipeline.commandPolicy ? { commandPolicy: svc.pipeline.commandPolicy } : {}),
+  };
   const planner = svc.pipeline.planner;
   const refined: PlannedResult = planner.refine
     ? await planner.refine(plan, message, ctx)
     : {
-        plan: refineOffline(plan, message, ctx.inventory, planOffline),
+        plan: refineOffline(plan, message, ctx.inventory, planOffline, ctx.commandPolicy),
         provider: "offline-rules",
         attempts: 0,
       };

@@ -34,7 +34,7 @@ export class OfflinePlanner implements PlanProvider {
 
   async refine(plan: Plan, message: string, ctx: PlannerContext): Promise<PlannedResult> {
     return {
-      plan: refineOffline(plan, message, ctx.inventory, planOffline),
+      plan: refineOffline(plan, message, ctx.inventory, planOffline, ctx.commandPolicy),
       provider: this.name,
       attempts: 0,
     };

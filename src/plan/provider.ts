@@ -1,10 +1,15 @@
+import type { CommandPolicy } from "../capabilities/command-policy";
 import type { Inventory } from "../inventory/types";
 import type { Plan } from "./schema";
 
 /** What a planner may know about the world: host names, groups, tags and OS, nothing else. */
 export type InventoryView = ReturnType<Inventory["describe"]>;
 
-export type PlannerContext = { inventory: InventoryView };
+export type PlannerContext = {
+  inventory: InventoryView;
+  /** Which commands change machines, when a refinement must tell (the admin's policy; built-in rules if absent). */
+  commandPolicy?: CommandPolicy;
+};
 
 export type PlannedResult = {
   plan: Plan;

@@ -1,3 +1,4 @@
+import type { CommandPolicy } from "../../capabilities/command-policy";
 import { assessPlan } from "../../review/policy";
 import { assertKnownHosts, unknownHostError } from "../hosts";
 import { uniqueId } from "../legacy";
@@ -46,6 +47,7 @@ export function refineOffline(
   rawMessage: string,
   inventory: InventoryView,
   planIntent: OfflinePlanFn,
+  commandPolicy?: CommandPolicy,
 ): Plan {
   const message = checkIntent(rawMessage);
   let steps = plan.steps.map((s) => structuredClone(s));
@@ -68,7 +70,7 @@ export function refineOffline(
     understood = true;
   } else {
     if (NO_CHANGE.test(message)) {
-      steps = withoutMutating({ ...plan, steps });
+      steps = withoutMutating({ ...plan, steps }, commandPolicy);
       understood = true;
     }
     const text = new IntentText(message);
@@ -111,8 +113,8 @@ function hostSelectors(steps: readonly Step[]): string[] {
 }
 
 /** The plan without its mutating steps and without anything that depends on them. */
-function withoutMutating(plan: Plan): Step[] {
-  const gone = new Set(assessPlan(plan).mutating.map((m) => m.slice(0, m.indexOf(":"))));
+function withoutMutating(plan: Plan, policy: CommandPolicy | undefined): Step[] {
+  const gone = new Set(assessPlan(plan, policy).mutating.map((m) => m.slice(0, m.indexOf(":"))));
   for (let grew = true; grew;) {
     grew = false;
     for (const s of plan.steps) {
