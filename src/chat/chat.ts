@@ -138,7 +138,12 @@ async function respond(
         reply: say.status(flowView(current)),
       };
     case "run_question": {
-      const runId = session.runId;
+      // The run this conversation started; else the flow's latest (started over REST, MCP or a schedule).
+      const runId =
+        session.runId ??
+        (session.flowId
+          ? (await svc.store.listRuns({ flowId: session.flowId, limit: 1 }))[0]?.id
+          : undefined);
       if (!runId)
         return {
           ...base(session),

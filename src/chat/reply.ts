@@ -104,7 +104,7 @@ export function runReport(r: { run: RunRecord; steps: StepResultRecord[] }): str
 }
 
 export function noRunYet(v: FlowView | undefined): string {
-  return v ? `Nothing has run in this conversation yet. ${status(v)}` : nothingYet();
+  return v ? `This flow has not run yet. ${status(v)}` : nothingYet();
 }
 
 export function nothingYet(): string {

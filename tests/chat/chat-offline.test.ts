@@ -33,6 +33,16 @@ describe("a chat with the offline planner, over HTTP", () => {
     expect(more.flow).toMatchObject({ version: 4, engine: "flow" });
   });
 
+  it("answers about a run started outside the conversation (over REST)", async () => {
+    const first = await say(stack, undefined, "check disk on web1");
+    expect((await say(stack, first.sessionId, "did it work?")).reply).toContain("has not run yet");
+    await stack.call("POST", `/v1/flows/${first.flow.id}/versions/1/approve`);
+    const run = (await stack.call("POST", `/v1/flows/${first.flow.id}/runs`)).body.run;
+    await stack.waitForRun(run.id);
+    const report = await say(stack, first.sessionId, "how did the run go");
+    expect(report.run.run).toMatchObject({ id: run.id, status: "succeeded" });
+  });
+
   it("answers a status question and an unknown session plainly", async () => {
     const first = await say(stack, undefined, "check disk on web1");
     const status = await say(stack, first.sessionId, "what is the status?");
