@@ -264,14 +264,7 @@ export async function startApprovedRun(
   params: Record<string, unknown> | undefined,
   via: "chat" | "mcp",
 ): Promise<RunRecord> {
-  const run = await svc.runs.start(flowId, version, params);
-  await svc.store.appendAudit({
-    at: run.createdAt,
-    actor: actor.name,
-    action: "run.started",
-    subject: `run:${run.id}`,
-    detail: { flowId, version, engine: run.engine, hash: run.hash, via },
-  });
+  const run = await svc.runs.start(flowId, version, params, { actor: actor.name, via });
   svc.log.info({ run: run.id, flow: flowId, version, actor: actor.name, via }, "run queued");
   return run;
 }

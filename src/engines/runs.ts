@@ -60,7 +60,16 @@ export class Runs {
   }
 
   /** Validates and records a run, then hands it to the queue; resolves once it is queued. */
-  async start(flowId: string, version: number, rawParams: unknown): Promise<RunRecord> {
+  /**
+   * Validates and records a run, audits who asked for it (a person through the API, chat or
+   * MCP, or a schedule), then hands it to the queue; resolves once it is queued.
+   */
+  async start(
+    flowId: string,
+    version: number,
+    rawParams: unknown,
+    by: { actor: string; via: string; detail?: Record<string, unknown> } = { actor: "system", via: "api" },
+  ): Promise<RunRecord> {
     const v = await this.deps.store.getVersion(flowId, version);
     if (!v) throw new RunRefused("not_found", `flow ${flowId} has no version ${version}`);
     if (v.status !== "approved" || !v.approvedHash)
@@ -85,6 +94,13 @@ export class Runs {
       finishedAt: null,
     };
     await this.deps.store.insertRun(run);
+    await this.deps.store.appendAudit({
+      at: run.createdAt,
+      actor: by.actor,
+      action: "run.started",
+      subject: `run:${run.id}`,
+      detail: { flowId, version, engine: run.engine, hash: run.hash, via: by.via, ...by.detail },
+    });
     this.dispatch(run.id, false);
     return run;
   }

@@ -59,15 +59,12 @@ export class Scheduler {
     if (!claimed) return;
     const subject = `schedule:${s.id}`;
     try {
-      const run = await this.deps.runs.start(s.flowId, s.version, s.params);
-      await this.deps.store.recordScheduledRun(s.id, run.id);
-      await this.deps.store.appendAudit({
-        at: now.toISOString(),
-        actor: `schedule:${s.id}`,
-        action: "run.started",
-        subject: `run:${run.id}`,
-        detail: { flowId: s.flowId, version: s.version, schedule: s.id, dueAt: s.nextRunAt },
+      const run = await this.deps.runs.start(s.flowId, s.version, s.params, {
+        actor: subject,
+        via: "schedule",
+        detail: { dueAt: s.nextRunAt },
       });
+      await this.deps.store.recordScheduledRun(s.id, run.id);
     } catch (e) {
       // The version may have been superseded or its bundle changed: the run is refused, the
       // schedule keeps its cadence, and the refusal is on record for whoever looks.

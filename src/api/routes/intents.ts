@@ -43,7 +43,12 @@ export const intentEndpoints = (svc: Intentflow, metrics: Metrics) => [
       if (query.execute === "true") {
         const run =
           result.flow.status === "approved"
-            ? await svc.runs.start(result.flow.id, result.flow.version, {})
+            ? await svc.runs.start(
+                result.flow.id,
+                result.flow.version,
+                {},
+                { actor: actor.name, via: "api:execute" },
+              )
             : null;
         return c.json({ ...result, run: run ? { id: run.id, status: "queued" as const } : null }, 201);
       }

@@ -28,13 +28,9 @@ export const runEndpoints = (svc: Intentflow) => [
     handle: async ({ params, body }, c) => {
       const version = body.version ?? (await svc.store.latestVersion(params.id))?.version;
       if (!version) throw new ApiError(404, "not_found", `no flow ${params.id}`);
-      const run = await svc.runs.start(params.id, version, body.params);
-      await svc.store.appendAudit({
-        at: run.createdAt,
+      const run = await svc.runs.start(params.id, version, body.params, {
         actor: c.get("actor").name,
-        action: "run.started",
-        subject: `run:${run.id}`,
-        detail: { flowId: params.id, version, engine: run.engine, hash: run.hash },
+        via: "api",
       });
       svc.log.info({ run: run.id, flow: params.id, version, actor: c.get("actor").name }, "run queued");
       return c.json(
