@@ -1,7 +1,7 @@
 import { randomUUID } from "node:crypto";
 import { type Kysely, sql } from "kysely";
 import type { Database } from "./schema";
-import type { AuditRecord, FlowVersionRecord, RunStatus, ScheduleRecord } from "./types";
+import type { ApprovalRecord, AuditRecord, FlowVersionRecord, RunStatus, ScheduleRecord } from "./types";
 
 /**
  * The store's governance records, kept apart from the run machinery: rejections, the audit
@@ -27,22 +27,35 @@ export async function rejectVersion(
       .returning(["hash"])
       .executeTakeFirst();
     if (!row) return false;
-    await trx
-      .insertInto("approvals")
-      .values({
-        id: randomUUID(),
-        flow_id: flowId,
-        version,
-        decision: "rejected",
-        actor: rejection.by,
-        hash: row.hash,
-        comment: rejection.reason,
-        at: rejection.at,
-      })
-      .execute();
+    await recordDecision(trx, {
+      flowId,
+      version,
+      decision: "rejected",
+      actor: rejection.by,
+      hash: row.hash,
+      comment: rejection.reason,
+      at: rejection.at,
+    });
     return true;
   });
   return rejected ? readVersion() : undefined;
+}
+
+/** One row of a version's decision history (approvals table), inside the caller's transaction. */
+export async function recordDecision(db: Db, d: ApprovalRecord): Promise<void> {
+  await db
+    .insertInto("approvals")
+    .values({
+      id: randomUUID(),
+      flow_id: d.flowId,
+      version: d.version,
+      decision: d.decision,
+      actor: d.actor,
+      hash: d.hash,
+      comment: d.comment,
+      at: d.at,
+    })
+    .execute();
 }
 
 export async function appendAudit(db: Db, entry: Omit<AuditRecord, "id">): Promise<AuditRecord> {

@@ -1,4 +1,3 @@
-import { randomUUID } from "node:crypto";
 import { type Kysely, sql } from "kysely";
 import { isUniqueViolation, StoreConflictError } from "./errors";
 import { migrateToLatest } from "./migrations";
@@ -148,19 +147,15 @@ export class KyselyStore implements Store {
         .returningAll()
         .executeTakeFirst();
       if (!row) return undefined;
-      await trx
-        .insertInto("approvals")
-        .values({
-          id: randomUUID(),
-          flow_id: flowId,
-          version,
-          decision: "approved",
-          actor: approval.by,
-          hash: approval.hash,
-          comment: approval.comment,
-          at: approval.at,
-        })
-        .execute();
+      await gov.recordDecision(trx, {
+        flowId,
+        version,
+        decision: "approved",
+        actor: approval.by,
+        hash: approval.hash,
+        comment: approval.comment,
+        at: approval.at,
+      });
       return rec.versionFromRow(row);
     });
   }
