@@ -1,6 +1,7 @@
 import { randomUUID } from "node:crypto";
 import type { CompiledFlow } from "./compile";
 import type { Inventory } from "./inventory/types";
+import { reuseFromLibrary } from "./library";
 import { parsePlanInput } from "./plan/input";
 import type { PlanProvider } from "./plan/provider";
 import type { Plan } from "./plan/schema";
@@ -49,6 +50,15 @@ export type VersionResult = {
   planner: string | null;
   warnings: string[];
   timings: Record<string, number>;
+  /** Set when the flow library answered: the approved flow reused, and the run's parameters. */
+  library?: {
+    entryId: string;
+    name: string;
+    flowId: string;
+    version: number;
+    score: number;
+    params: Record<string, unknown>;
+  };
 };
 
 export class PipelineError extends Error {
@@ -82,6 +92,37 @@ export async function versionFromIntent(
   req: RouteRequest,
 ): Promise<VersionResult> {
   const timings: Record<string, number> = {};
+  // The flow library first: an approved flow that fits is reused as it is (no planner call).
+  const reused = await timed(timings, "library", () => reuseFromLibrary(deps.store, deps.inventory, text));
+  if (reused) {
+    const { match, version: v, plan } = reused;
+    return {
+      plan,
+      route: reused.route,
+      flow: {
+        id: v.flowId,
+        version: v.version,
+        status: v.status,
+        engine: v.engine,
+        readOnly: v.readOnly,
+        hash: v.hash,
+        ...(v.source !== null ? { source: v.source, diagnostics: v.diagnostics } : {}),
+      },
+      planner: "library",
+      warnings: [
+        `reused the approved library flow "${match.entry.name}" (flow ${v.flowId} version ${v.version}, score ${match.score}): no new code, its approval carries over`,
+      ],
+      timings,
+      library: {
+        entryId: match.entry.id,
+        name: match.entry.name,
+        flowId: v.flowId,
+        version: v.version,
+        score: match.score,
+        params: match.params,
+      },
+    };
+  }
   const planned = await timed(timings, "plan", () =>
     deps.planner.plan(text, { inventory: deps.inventory.describe() }),
   );

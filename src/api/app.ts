@@ -13,6 +13,7 @@ import { chatEndpoints } from "./routes/chat";
 import { flowEndpoints } from "./routes/flows";
 import { governanceEndpoints } from "./routes/governance";
 import { intentEndpoints } from "./routes/intents";
+import { libraryEndpoints } from "./routes/library";
 import { runEndpoints } from "./routes/runs";
 import { systemEndpoints } from "./routes/system";
 import { mountUi } from "../ui";
@@ -28,6 +29,7 @@ export function endpoints(svc: Intentflow, metrics: Metrics): Endpoint[] {
     ...runEndpoints(svc),
     ...governanceEndpoints(svc),
     ...chatEndpoints(svc),
+    ...libraryEndpoints(svc),
   ] as Endpoint[];
 }
 

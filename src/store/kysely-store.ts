@@ -3,6 +3,7 @@ import { isUniqueViolation, StoreConflictError } from "./errors";
 import { migrateToLatest } from "./migrations";
 import * as rec from "./records";
 import * as chat from "./chat";
+import * as library from "./library";
 import type { ChatMessageRecord, ChatSessionPatch, ChatSessionRecord } from "./chat";
 import * as gov from "./governance";
 import type { Database } from "./schema";
@@ -510,5 +511,17 @@ export class KyselyStore implements Store {
 
   chatMessages(sessionId: string): Promise<ChatMessageRecord[]> {
     return chat.chatMessages(this.db, sessionId);
+  }
+
+  promoteLibraryEntry(entry: library.LibraryEntryRecord): Promise<void> {
+    return library.promoteLibraryEntry(this.db, entry);
+  }
+
+  listLibraryEntries(): Promise<library.LibraryEntryRecord[]> {
+    return library.listLibraryEntries(this.db);
+  }
+
+  getLibraryEntry(id: string): Promise<library.LibraryEntryRecord | undefined> {
+    return library.getLibraryEntry(this.db, id);
   }
 }

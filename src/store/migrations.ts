@@ -1,5 +1,6 @@
 import { type Kysely, type Migration, type MigrationProvider, Migrator } from "kysely";
 import { createChatTables } from "./chat";
+import { createLibraryTables } from "./library";
 import { isSqliteBusy, MigrationError } from "./errors";
 
 /**
@@ -19,6 +20,7 @@ export const MIGRATIONS: readonly { name: string; up: (db: AnyDb) => Promise<voi
   { name: "0002_run_claims_attempts_approvals_schedules", up: addRunClaimsAttemptsApprovalsSchedules },
   { name: "0003_schedule_kinds_audit_indexes", up: addScheduleKindsAndAuditIndexes },
   { name: "0004_chat_sessions", up: createChatTables },
+  { name: "0005_flow_library", up: createLibraryTables },
 ];
 
 async function addScheduleKindsAndAuditIndexes(db: AnyDb): Promise<void> {

@@ -6,6 +6,8 @@ import type { Plan } from "../plan/schema";
 import type { ChatMessageRecord, ChatSessionPatch, ChatSessionRecord } from "./chat";
 
 export type { ChatMessageRecord, ChatSessionPatch, ChatSessionRecord } from "./chat";
+import type { LibraryEntryRecord } from "./library";
+export type { LibraryEntryRecord, LibraryParam } from "./library";
 
 export type Engine = "queue" | "flow";
 export type VersionStatus = "pending" | "approved" | "rejected";
@@ -266,4 +268,10 @@ export interface Store {
   appendChatMessage(message: Omit<ChatMessageRecord, "seq">): Promise<ChatMessageRecord>;
   /** Oldest first. */
   chatMessages(sessionId: string): Promise<ChatMessageRecord[]>;
+
+  /** Flow library: approved versions promoted to reusable runbooks (src/store/library.ts). */
+  promoteLibraryEntry(entry: LibraryEntryRecord): Promise<void>;
+  /** Oldest first. */
+  listLibraryEntries(): Promise<LibraryEntryRecord[]>;
+  getLibraryEntry(id: string): Promise<LibraryEntryRecord | undefined>;
 }

@@ -1,6 +1,8 @@
 import { z } from "zod";
 import { PlanBody } from "../../plan/schema";
+import { LibraryError } from "../../library";
 import { versionFromIntent, versionFromPlanInput } from "../../pipeline";
+import { ApiError } from "../errors";
 import type { Intentflow } from "../../service";
 import { endpoint } from "../endpoint";
 import type { Metrics } from "../metrics";
@@ -38,17 +40,22 @@ export const intentEndpoints = (svc: Intentflow, metrics: Metrics) => [
     },
     handle: async ({ query, body }, c) => {
       const actor = c.get("actor");
-      const result = await versionFromIntent(svc.pipeline, body.text, { ...body, actor: actor.name });
-      metrics.versionCreated(result);
+      const result = await versionFromIntent(svc.pipeline, body.text, {
+        ...body,
+        actor: actor.name,
+      }).catch((e: unknown) => {
+        // A library flow asked for on hosts outside its approved set: a new approval is needed.
+        if (e instanceof LibraryError) throw new ApiError(409, e.code, e.message, e.field, e.details);
+        throw e;
+      });
+      if (!result.library) metrics.versionCreated(result);
       if (query.execute === "true") {
         const run =
           result.flow.status === "approved"
-            ? await svc.runs.start(
-                result.flow.id,
-                result.flow.version,
-                {},
-                { actor: actor.name, via: "api:execute" },
-              )
+            ? await svc.runs.start(result.flow.id, result.flow.version, result.library?.params ?? {}, {
+                actor: actor.name,
+                via: "api:execute",
+              })
             : null;
         return c.json({ ...result, run: run ? { id: run.id, status: "queued" as const } : null }, 201);
       }

@@ -1,0 +1,127 @@
+import { type Kysely } from "kysely";
+import { isUniqueViolation } from "./errors";
+
+/**
+ * The flow library (migration 0005): approved flow versions promoted by a reviewer to reusable
+ * runbooks that the pipeline matches intents against before it calls a planner. KyselyStore
+ * delegates to these; the tables are declared here, like chat.ts, so the SQL stays in one file.
+ */
+
+export type LibraryParam = {
+  name: string;
+  type: "string" | "number" | "boolean" | "hosts";
+  /** What the parameter stands for (the plan's description, or a default one). */
+  description: string;
+  default: string | number | boolean | string[] | null;
+};
+
+export type LibraryEntryRecord = {
+  id: string;
+  name: string;
+  description: string;
+  flowId: string;
+  /** The approved version the entry reuses. */
+  version: number;
+  params: LibraryParam[];
+  examples: string[];
+  /** Every host the approved version may touch (its targets): reuse stays inside this set. */
+  approvedHosts: string[];
+  createdBy: string | null;
+  createdAt: string;
+};
+
+type LibraryTables = {
+  library_entries: {
+    id: string;
+    name: string;
+    description: string;
+    flow_id: string;
+    version: number;
+    params_json: string;
+    examples_json: string;
+    approved_hosts_json: string;
+    created_by: string | null;
+    created_at: string;
+  };
+};
+
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- any Kysely instance over the same database.
+type Db = Kysely<any>;
+const lib = (db: Db) => db as unknown as Kysely<LibraryTables>;
+
+export async function createLibraryTables(db: Db): Promise<void> {
+  await db.schema
+    .createTable("library_entries")
+    .addColumn("id", "text", (c) => c.primaryKey())
+    .addColumn("name", "text", (c) => c.notNull().unique())
+    .addColumn("description", "text", (c) => c.notNull())
+    .addColumn("flow_id", "text", (c) => c.notNull())
+    .addColumn("version", "integer", (c) => c.notNull())
+    .addColumn("params_json", "text", (c) => c.notNull())
+    .addColumn("examples_json", "text", (c) => c.notNull())
+    .addColumn("approved_hosts_json", "text", (c) => c.notNull())
+    .addColumn("created_by", "text")
+    .addColumn("created_at", "text", (c) => c.notNull())
+    .execute();
+}
+
+export class LibraryNameTaken extends Error {
+  constructor(name: string) {
+    super(`a library entry named "${name}" exists already`);
+    this.name = "LibraryNameTaken";
+  }
+}
+
+export async function promoteLibraryEntry(db: Db, e: LibraryEntryRecord): Promise<void> {
+  try {
+    await lib(db)
+      .insertInto("library_entries")
+      .values({
+        id: e.id,
+        name: e.name,
+        description: e.description,
+        flow_id: e.flowId,
+        version: e.version,
+        params_json: JSON.stringify(e.params),
+        examples_json: JSON.stringify(e.examples),
+        approved_hosts_json: JSON.stringify(e.approvedHosts),
+        created_by: e.createdBy,
+        created_at: e.createdAt,
+      })
+      .execute();
+  } catch (error) {
+    if (isUniqueViolation(error)) throw new LibraryNameTaken(e.name);
+    throw error;
+  }
+}
+
+function toRecord(r: LibraryTables["library_entries"]): LibraryEntryRecord {
+  return {
+    id: r.id,
+    name: r.name,
+    description: r.description,
+    flowId: r.flow_id,
+    version: Number(r.version),
+    params: JSON.parse(r.params_json) as LibraryParam[],
+    examples: JSON.parse(r.examples_json) as string[],
+    approvedHosts: JSON.parse(r.approved_hosts_json) as string[],
+    createdBy: r.created_by,
+    createdAt: r.created_at,
+  };
+}
+
+/** Oldest first. */
+export async function listLibraryEntries(db: Db): Promise<LibraryEntryRecord[]> {
+  const rows = await lib(db)
+    .selectFrom("library_entries")
+    .selectAll()
+    .orderBy("created_at")
+    .orderBy("id")
+    .execute();
+  return rows.map(toRecord);
+}
+
+export async function getLibraryEntry(db: Db, id: string): Promise<LibraryEntryRecord | undefined> {
+  const r = await lib(db).selectFrom("library_entries").selectAll().where("id", "=", id).executeTakeFirst();
+  return r && toRecord(r);
+}
