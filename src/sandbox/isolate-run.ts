@@ -15,7 +15,7 @@ import { BUNDLE_FILENAME, GLOBALS, RUNTIME_FILENAME, type WireStartResult } from
 import type { StepStatus } from "../store/types";
 import { HostBridge } from "./bridge";
 import { type ResolvedLimits, resolveLimits } from "./limits";
-import { runtimeScript } from "./runtime-script";
+import { dropRuntimeCodeCache, runtimeCodeCache, runtimeScript } from "./runtime-script";
 import { sourcePositionOf } from "./source-map";
 import type { LimitKind, RunFlowOptions, RunFlowResult } from "./types";
 
@@ -37,7 +37,7 @@ type Prepared = {
 };
 
 async function prepare(memoryMb: number): Promise<Prepared> {
-  const runtime = await runtimeScript();
+  const [runtime, cachedData] = await Promise.all([runtimeScript(), runtimeCodeCache()]);
   const isolate = new ivm.Isolate({ memoryLimit: memoryMb });
   try {
     const holder: Prepared["holder"] = { bridge: null };
@@ -47,7 +47,12 @@ async function prepare(memoryMb: number): Promise<Prepared> {
       GLOBALS.send,
       new ivm.Callback((json: string) => holder.bridge?.receive(json), { async: true }),
     );
-    const code = await isolate.compileScript(runtime, { filename: RUNTIME_FILENAME });
+    // Our own runtime's code cache, made in this process (runtime-script.ts); flows never get one.
+    const code = (await isolate.compileScript(runtime, {
+      filename: RUNTIME_FILENAME,
+      ...(cachedData ? { cachedData } : {}),
+    })) as ivm.Script & { cachedDataRejected?: boolean };
+    if (cachedData && code.cachedDataRejected) dropRuntimeCodeCache();
     await code.run(context, { timeout: 5_000 });
     code.release();
     // Taken by the host and removed from the global scope before any flow code runs.
@@ -77,11 +82,13 @@ function refill(memoryMb: number): void {
   }
 }
 
-/** A prepared isolate (never used before) for this memory limit; the set is refilled behind it. */
+/**
+ * A prepared isolate (never used before) for this memory limit. The set is refilled when a run
+ * ends (runInIsolate), not while one is starting: creating an isolate blocks this thread for
+ * most of a millisecond, which would land on the run in progress.
+ */
 async function take(memoryMb: number): Promise<Prepared> {
   const waiting = ready.get(memoryMb)?.shift();
-  // Refilled once this turn's work is done, off the path of the run that is starting.
-  setImmediate(() => refill(memoryMb));
   if (waiting) {
     try {
       return await waiting;
@@ -181,6 +188,8 @@ export async function runInIsolate(options: RunFlowOptions): Promise<RunFlowResu
   if (stop) result = stop;
   await bridge.close(CALL_GRACE_MS);
   closeOpenSteps(bridge, result);
+  // After the caller has had the result: the next isolate is prepared off this run's path.
+  setImmediate(() => refill(limits.memoryMb));
   return result;
 }
 
