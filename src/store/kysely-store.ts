@@ -524,4 +524,8 @@ export class KyselyStore implements Store {
   getLibraryEntry(id: string): Promise<library.LibraryEntryRecord | undefined> {
     return library.getLibraryEntry(this.db, id);
   }
+
+  libraryStats(flowId: string, version: number): Promise<library.LibraryStats> {
+    return library.libraryStats(this.db, flowId, version);
+  }
 }

@@ -125,3 +125,52 @@ export async function getLibraryEntry(db: Db, id: string): Promise<LibraryEntryR
   const r = await lib(db).selectFrom("library_entries").selectAll().where("id", "=", id).executeTakeFirst();
   return r && toRecord(r);
 }
+
+export type LibraryStats = {
+  /** Runs of the entry's version, whatever started them. */
+  runs: number;
+  /** Runs that ended (succeeded, failed, cancelled, timed out). */
+  finished: number;
+  /** succeeded / finished; null before any run ended. */
+  successRate: number | null;
+  /** Median of started → finished over ended runs, in ms; null before any. */
+  medianDurationMs: number | null;
+};
+
+/** Run statistics of one flow version, read from the runs table. */
+export async function libraryStats(db: Db, flowId: string, version: number): Promise<LibraryStats> {
+  const rows = await (
+    db as unknown as Kysely<{
+      runs: {
+        flow_id: string;
+        version: number;
+        status: string;
+        started_at: string | null;
+        finished_at: string | null;
+      };
+    }>
+  )
+    .selectFrom("runs")
+    .select(["status", "started_at", "finished_at"])
+    .where("flow_id", "=", flowId)
+    .where("version", "=", version)
+    .execute();
+  const ended = rows.filter((r) => r.status !== "queued" && r.status !== "running");
+  const durations = ended
+    .filter((r) => r.started_at && r.finished_at)
+    .map((r) => Date.parse(r.finished_at!) - Date.parse(r.started_at!))
+    .filter((d) => Number.isFinite(d) && d >= 0)
+    .sort((a, b) => a - b);
+  const mid = durations.length >> 1;
+  const median = !durations.length
+    ? null
+    : durations.length % 2
+      ? durations[mid]!
+      : (durations[mid - 1]! + durations[mid]!) / 2;
+  return {
+    runs: rows.length,
+    finished: ended.length,
+    successRate: ended.length ? ended.filter((r) => r.status === "succeeded").length / ended.length : null,
+    medianDurationMs: median,
+  };
+}

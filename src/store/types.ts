@@ -6,8 +6,8 @@ import type { Plan } from "../plan/schema";
 import type { ChatMessageRecord, ChatSessionPatch, ChatSessionRecord } from "./chat";
 
 export type { ChatMessageRecord, ChatSessionPatch, ChatSessionRecord } from "./chat";
-import type { LibraryEntryRecord } from "./library";
-export type { LibraryEntryRecord, LibraryParam } from "./library";
+import type { LibraryEntryRecord, LibraryStats } from "./library";
+export type { LibraryEntryRecord, LibraryParam, LibraryStats } from "./library";
 
 export type Engine = "queue" | "flow";
 export type VersionStatus = "pending" | "approved" | "rejected";
@@ -274,4 +274,6 @@ export interface Store {
   /** Oldest first. */
   listLibraryEntries(): Promise<LibraryEntryRecord[]>;
   getLibraryEntry(id: string): Promise<LibraryEntryRecord | undefined>;
+  /** Runs, success rate and median duration of a library entry's version. */
+  libraryStats(flowId: string, version: number): Promise<LibraryStats>;
 }

@@ -79,6 +79,12 @@ describe("the flow library over HTTP (the OpenAI planner behind a counting repla
     expect(entry.approvedHosts).toEqual(["web1", "web2"]);
     const list = await stack.call("GET", "/v1/library");
     expect(list.body.entries.map((e: any) => e.flowId)).toEqual([flowId]);
+    expect(list.body.entries[0].stats).toEqual({
+      runs: 0,
+      finished: 0,
+      successRate: null,
+      medianDurationMs: null,
+    });
     const dup = await stack.call("POST", "/v1/library", {
       flowId,
       version: 1,
@@ -119,6 +125,12 @@ describe("the flow library over HTTP (the OpenAI planner behind a counting repla
     expect(result.run.params).toMatchObject({ service: "nginx" });
     expect(stack.hosts.commands("web1").some((c) => c.includes("systemctl is-active"))).toBe(true);
     expect(stack.hosts.commands("web3")).toEqual([]);
+
+    // The entry's run statistics count the run.
+    const [listed] = (await stack.call("GET", "/v1/library")).body.entries;
+    expect(listed.stats).toMatchObject({ runs: 1, finished: 1 });
+    expect(listed.stats.successRate).toBe(result.run.status === "succeeded" ? 1 : 0);
+    expect(listed.stats.medianDurationMs).toBeGreaterThanOrEqual(0);
   });
 
   it("sends an intent the library does not cover to the LLM", async () => {

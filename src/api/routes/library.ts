@@ -22,6 +22,15 @@ const LibraryEntryView = z.object({
   approvedHosts: z.array(z.string()),
   createdBy: z.string().nullable(),
   createdAt: z.string(),
+  /** Runs of the entry's version: how many, the share that succeeded, the median duration. */
+  stats: z
+    .object({
+      runs: z.number().int(),
+      finished: z.number().int(),
+      successRate: z.number().nullable(),
+      medianDurationMs: z.number().nullable(),
+    })
+    .optional(),
 });
 
 const PromoteBody = z
@@ -65,10 +74,14 @@ export const libraryEndpoints = (svc: Intentflow) => [
   endpoint({
     method: "get",
     path: "/v1/library",
-    summary: "The flow library's entries, oldest first",
+    summary: "The flow library's entries, oldest first, each with its run statistics",
     tag: "review",
     role: "requester",
     responses: { 200: { description: "entries", schema: z.object({ entries: z.array(LibraryEntryView) }) } },
-    handle: async (_req, c) => c.json({ entries: await svc.store.listLibraryEntries() }),
+    handle: async (_req, c) => {
+      const entries = await svc.store.listLibraryEntries();
+      const stats = await Promise.all(entries.map((e) => svc.store.libraryStats(e.flowId, e.version)));
+      return c.json({ entries: entries.map((e, i) => ({ ...e, stats: stats[i] })) });
+    },
   }),
 ];
