@@ -1,7 +1,7 @@
 import { randomUUID } from "node:crypto";
 import type { CompiledFlow } from "./compile";
 import type { Inventory } from "./inventory/types";
-import { reuseFromLibrary } from "./library";
+import { LibraryError, reuseFromLibrary } from "./library";
 import { parsePlanInput } from "./plan/input";
 import type { PlanProvider } from "./plan/provider";
 import type { Plan } from "./plan/schema";
@@ -63,7 +63,7 @@ export type VersionResult = {
 
 export class PipelineError extends Error {
   constructor(
-    readonly code: "policy_denied" | "compile_failed" | "not_found" | "not_editable",
+    readonly code: "policy_denied" | "compile_failed" | "not_found" | "not_editable" | "hosts_widened",
     message: string,
     readonly field?: string,
     readonly details?: unknown,
@@ -93,7 +93,13 @@ export async function versionFromIntent(
 ): Promise<VersionResult> {
   const timings: Record<string, number> = {};
   // The flow library first: an approved flow that fits is reused as it is (no planner call).
-  const reused = await timed(timings, "library", () => reuseFromLibrary(deps.store, deps.inventory, text));
+  const reused = await timed(timings, "library", () =>
+    reuseFromLibrary(deps.store, deps.inventory, text).catch((e: unknown) => {
+      // Hosts outside a library flow's approved set: a PipelineError, so chat and MCP explain it too.
+      if (e instanceof LibraryError) throw new PipelineError("hosts_widened", e.message, e.field, e.details);
+      throw e;
+    }),
+  );
   if (reused) {
     const { match, version: v, plan } = reused;
     return {

@@ -1,6 +1,7 @@
 import { randomUUID } from "node:crypto";
 import type { Inventory } from "../inventory/types";
 import type { RouteDecision } from "../route";
+import { LibraryNameTaken } from "../store/library";
 import type { FlowVersionRecord, LibraryEntryRecord, LibraryParam, Store } from "../store/types";
 import type { Plan } from "../plan/schema";
 import { type LibraryMatch, matchLibrary } from "./match";
@@ -61,7 +62,11 @@ export async function promote(
   };
   if ((await store.listLibraryEntries()).some((e) => e.name === entry.name))
     throw new LibraryError("name_taken", `a library entry named "${entry.name}" exists already`, "name");
-  await store.promoteLibraryEntry(entry);
+  await store.promoteLibraryEntry(entry).catch((e: unknown) => {
+    // Two promotions racing for one name: the table's unique name decides.
+    if (e instanceof LibraryNameTaken) throw new LibraryError("name_taken", e.message, "name");
+    throw e;
+  });
   await store.appendAudit({
     at: entry.createdAt,
     actor: actor ?? "system",

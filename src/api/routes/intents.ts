@@ -1,7 +1,6 @@
 import { z } from "zod";
 import { PlanBody } from "../../plan/schema";
-import { LibraryError } from "../../library";
-import { versionFromIntent, versionFromPlanInput } from "../../pipeline";
+import { PipelineError, versionFromIntent, versionFromPlanInput } from "../../pipeline";
 import { ApiError } from "../errors";
 import type { Intentflow } from "../../service";
 import { endpoint } from "../endpoint";
@@ -45,7 +44,8 @@ export const intentEndpoints = (svc: Intentflow, metrics: Metrics) => [
         actor: actor.name,
       }).catch((e: unknown) => {
         // A library flow asked for on hosts outside its approved set: a new approval is needed.
-        if (e instanceof LibraryError) throw new ApiError(409, e.code, e.message, e.field, e.details);
+        if (e instanceof PipelineError && e.code === "hosts_widened")
+          throw new ApiError(409, e.code, e.message, e.field, e.details);
         throw e;
       });
       if (!result.library) metrics.versionCreated(result);
