@@ -1,34 +1,13 @@
+import { readFileSync } from "node:fs";
 import { afterEach, describe, expect, it } from "vitest";
 import { type LlmReplayServer, startLlmReplayServer } from "../../fixtures/llm/replay-server";
 import type { TestHostSpec } from "../../fixtures/test-hosts/server";
 import { NGINX_HOSTS, type Stack, startStack } from "../helpers/stack";
 
 /** A reusable service check: which service and which hosts are parameters. */
-const SERVICE_CHECK = {
-  title: "Check a service",
-  intent: "check nginx on web1 and web2",
-  params: [
-    { name: "hosts", type: "hosts", description: "the hosts to check", default: ["web1", "web2"] },
-    { name: "service", type: "string", description: "the systemd unit", default: "nginx" },
-  ],
-  steps: [
-    {
-      id: "check",
-      name: "Is the service active",
-      description: null,
-      targets: ["{{params.hosts}}"],
-      action: { kind: "ssh", command: "systemctl is-active {{params.service}}" },
-      dependsOn: [],
-      when: null,
-      until: null,
-      retry: null,
-      timeoutMs: null,
-      concurrency: null,
-      onError: null,
-      trigger: "normal",
-    },
-  ],
-};
+const SERVICE_CHECK = JSON.parse(
+  readFileSync(new URL("../../fixtures/library/service-check.plan.json", import.meta.url), "utf8"),
+);
 
 const HOSTS: TestHostSpec[] = [...NGINX_HOSTS, { name: "web3", services: { nginx: "active" } }];
 
