@@ -1,8 +1,8 @@
 import { Ollama } from "ollama";
 import { planJsonSchema } from "./json-schema";
-import { type PlannedResult, type PlannerContext, PlanningError, type PlanProvider } from "./provider";
-import { type ChatMessage, planWithRepairs, refineWithRepairs } from "./repair";
-import type { Plan } from "./schema";
+import { ChatModelPlanner } from "./chat-model-planner";
+import { PlanningError } from "./provider";
+import type { ChatMessage } from "./repair";
 
 export type OllamaPlannerOptions = {
   /** e.g. http://127.0.0.1:11434 */
@@ -19,40 +19,18 @@ export type OllamaPlannerOptions = {
  * it to the model (ollama #8162) and some back ends ignore it (#16563), so the system prompt
  * repeats the schema and every reply is validated and, if need be, repaired.
  */
-export class OllamaPlanner implements PlanProvider {
-  readonly name: string;
+export class OllamaPlanner extends ChatModelPlanner {
   private readonly client: Ollama;
 
   constructor(private readonly options: OllamaPlannerOptions) {
-    this.name = `ollama:${options.model}`;
+    super(`ollama:${options.model}`, options.maxRepairs);
     this.client = new Ollama({
       host: options.host,
       fetch: withTimeout(options.fetch ?? fetch, options.timeoutMs ?? 300_000),
     });
   }
 
-  plan(intent: string, ctx: PlannerContext): Promise<PlannedResult> {
-    return planWithRepairs({
-      intent,
-      ctx,
-      provider: this.name,
-      maxRepairs: this.options.maxRepairs,
-      complete: (messages) => this.complete(messages),
-    });
-  }
-
-  refine(plan: Plan, message: string, ctx: PlannerContext): Promise<PlannedResult> {
-    return refineWithRepairs({
-      plan,
-      message,
-      ctx,
-      provider: this.name,
-      maxRepairs: this.options.maxRepairs,
-      complete: (messages) => this.complete(messages),
-    });
-  }
-
-  private async complete(messages: readonly ChatMessage[]): Promise<string> {
+  protected async complete(messages: readonly ChatMessage[]): Promise<string> {
     try {
       const response = await this.client.chat({
         model: this.options.model,

@@ -1,8 +1,8 @@
 import OpenAI, { APIConnectionError, APIError } from "openai";
 import { planJsonSchema } from "./json-schema";
-import { type PlannedResult, type PlannerContext, PlanningError, type PlanProvider } from "./provider";
-import { type ChatMessage, planWithRepairs, refineWithRepairs } from "./repair";
-import type { Plan } from "./schema";
+import { ChatModelPlanner } from "./chat-model-planner";
+import { PlanningError } from "./provider";
+import type { ChatMessage } from "./repair";
 
 export type OpenAiPlannerOptions = {
   apiKey: string;
@@ -23,12 +23,11 @@ export type OpenAiPlannerOptions = {
  * the response must match planJsonSchema(). Strict mode cannot express the cross-field rules
  * (references, cycles), so every reply still goes through the shared repair loop.
  */
-export class OpenAiPlanner implements PlanProvider {
-  readonly name: string;
+export class OpenAiPlanner extends ChatModelPlanner {
   private readonly client: OpenAI;
 
   constructor(private readonly options: OpenAiPlannerOptions) {
-    this.name = `openai:${options.model}`;
+    super(`openai:${options.model}`, options.maxRepairs);
     this.client = new OpenAI({
       apiKey: options.apiKey,
       baseURL: options.baseURL,
@@ -37,28 +36,7 @@ export class OpenAiPlanner implements PlanProvider {
     });
   }
 
-  plan(intent: string, ctx: PlannerContext): Promise<PlannedResult> {
-    return planWithRepairs({
-      intent,
-      ctx,
-      provider: this.name,
-      maxRepairs: this.options.maxRepairs,
-      complete: (messages) => this.complete(messages),
-    });
-  }
-
-  refine(plan: Plan, message: string, ctx: PlannerContext): Promise<PlannedResult> {
-    return refineWithRepairs({
-      plan,
-      message,
-      ctx,
-      provider: this.name,
-      maxRepairs: this.options.maxRepairs,
-      complete: (messages) => this.complete(messages),
-    });
-  }
-
-  private async complete(messages: readonly ChatMessage[]): Promise<string> {
+  protected async complete(messages: readonly ChatMessage[]): Promise<string> {
     let completion: OpenAI.Chat.Completions.ChatCompletion;
     try {
       completion = await this.client.chat.completions.create({
