@@ -1,27 +1,10 @@
-import { Plan } from "../src/plan/schema";
+import type { Plan } from "../src/plan/schema";
+import { makePlan, makeStep } from "../tests/helpers/plans";
 
 /** The plan record a benchmark flow version points to (the flow's source is hand-written). */
 export function makePlanForBench(): Plan {
-  return Plan.parse({
-    title: "benchmark",
-    intent: "benchmark",
-    params: [],
-    steps: [
-      {
-        id: "bench",
-        name: "bench",
-        description: null,
-        action: { kind: "log", message: "bench" },
-        targets: null,
-        dependsOn: [],
-        when: null,
-        until: null,
-        retry: null,
-        timeoutMs: null,
-        concurrency: null,
-        onError: null,
-        trigger: "normal",
-      },
-    ],
-  });
+  return makePlan(
+    [makeStep("bench", { name: "bench", action: { kind: "log", message: "bench" }, targets: null })],
+    { title: "benchmark", intent: "benchmark" },
+  );
 }
