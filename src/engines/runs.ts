@@ -32,6 +32,8 @@ export type RunsOptions = {
   leaseMs?: number;
   /** Runs one process executes at once. */
   concurrency?: number;
+  /** Told after a run's final state is stored (automatic library promotion); its errors are its own. */
+  onFinished?: (run: { runId: string; status: RunStatus }) => Promise<void>;
 };
 
 export class Runs {
@@ -247,6 +249,7 @@ export class Runs {
 
   private async finish(runId: string, status: RunStatus, error: string | null): Promise<void> {
     await this.deps.store.updateRun(runId, { status, error, finishedAt: new Date().toISOString() });
+    await this.deps.onFinished?.({ runId, status }).catch(() => undefined);
   }
 
   private async planOf(v: FlowVersionRecord): Promise<Plan> {
