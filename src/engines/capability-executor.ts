@@ -208,17 +208,30 @@ function outcome(result: ExecResult): CallResults["ssh.exec"] {
   };
 }
 
+/**
+ * Waits `ms`, or until the signal aborts. A zero wait only yields to the event loop: Node
+ * turns setTimeout(0) into a 1 ms timer, which fires after 1–1.3 ms, so a flow's `sleep(0)`
+ * would otherwise cost more than the journaling around it.
+ */
 function sleep(ms: number, signal?: AbortSignal): Promise<null> {
   return new Promise((resolve, reject) => {
     if (signal?.aborted) return reject(new CapabilityError("cancelled", "cancelled"));
-    const t = setTimeout(() => resolve(null), ms);
-    signal?.addEventListener(
-      "abort",
-      () => {
-        clearTimeout(t);
-        reject(new CapabilityError("cancelled", "cancelled"));
-      },
-      { once: true },
-    );
+    const cancelled = () => {
+      cancel();
+      reject(new CapabilityError("cancelled", "cancelled"));
+    };
+    const done = () => {
+      signal?.removeEventListener("abort", cancelled);
+      resolve(null);
+    };
+    let cancel: () => void;
+    if (ms <= 0) {
+      const t = setImmediate(done);
+      cancel = () => clearImmediate(t);
+    } else {
+      const t = setTimeout(done, ms);
+      cancel = () => clearTimeout(t);
+    }
+    signal?.addEventListener("abort", cancelled, { once: true });
   });
 }
