@@ -8,10 +8,13 @@ import { type Benchmark, type Figure, percentile, round, sample, versus } from "
  * The sandbox's cost. Floor: raw isolated-vm (new isolate + context + compile + run of a
  * trivial script, then dispose), measured in the same run. Against it: a trivial flow through
  * runFlow in-process and through the worker-process pool (IPC included); runs per second on
- * the pool; and memory per run with 100 runs in flight at once.
+ * the pool; and memory per run with 100 runs in flight at once. The floor and the runs are
+ * sampled in interleaved rounds, so that a busy moment on the machine lands on all of them.
  */
 
 const N = 300;
+const SPACED = 150;
+const ROUNDS = 6;
 const TRIVIAL =
   'import { defineFlow } from "intentflow:sdk";\nexport default defineFlow({ name: "trivial" }, async () => {});\n';
 const WAITING =
@@ -75,32 +78,42 @@ const bench: Benchmark = {
     const waiting = await bundleOf(WAITING);
     const noCall: RunFlowOptions["call"] = async () => null;
 
-    const floor = await sample(N, rawFloor, 50);
-    const inProcess = await sample(N, () => succeed(runFlow(options(trivial, "in-process", noCall))), 50);
+    const inProcess = () => succeed(runFlow(options(trivial, "in-process", noCall)));
+    const pooledRun = () => succeed(runFlow(options(trivial, "process", noCall)));
     await sandboxPool().start();
-    const pooled = await sample(N, () => succeed(runFlow(options(trivial, "process", noCall))), 50);
+    await sample(50, rawFloor);
+    await sample(50, inProcess);
+    await sample(50, pooledRun);
 
-    // Runs arriving 10 ms apart: the prepared isolate is ready when each starts (the usual case
-    // for a service; back-to-back runs above pay for preparing the next isolate too).
-    const pause = () => new Promise((r) => setTimeout(r, 10));
+    // Interleaved in rounds, so that the floor and the runs share whatever else the machine is
+    // doing: each round takes a block of each back to back, then runs arriving 10 ms apart (the
+    // usual case for a service: the prepared context is ready when each starts).
+    const floor: number[] = [];
+    const backIn: number[] = [];
+    const backPool: number[] = [];
     const spacedIn: number[] = [];
     const spacedPool: number[] = [];
-    for (let i = 0; i < 150; i++) {
+    const pause = () => new Promise((r) => setTimeout(r, 10));
+    const timed = async (into: number[], fn: () => Promise<void>) => {
       await pause();
-      let t = performance.now();
-      await succeed(runFlow(options(trivial, "in-process", noCall)));
-      spacedIn.push(performance.now() - t);
-      await pause();
-      t = performance.now();
-      await succeed(runFlow(options(trivial, "process", noCall)));
-      spacedPool.push(performance.now() - t);
+      const t = performance.now();
+      await fn();
+      into.push(performance.now() - t);
+    };
+    for (let round = 0; round < ROUNDS; round++) {
+      floor.push(...(await sample(N / ROUNDS, rawFloor)));
+      backIn.push(...(await sample(N / ROUNDS, inProcess)));
+      backPool.push(...(await sample(N / ROUNDS, pooledRun)));
+      for (let i = 0; i < SPACED / ROUNDS; i++) {
+        await timed(spacedIn, inProcess);
+        await timed(spacedPool, pooledRun);
+      }
     }
-    const [sin50, sin95] = stats("runFlow in-process, runs 10 ms apart", spacedIn.slice(20));
-    const [spool50, spool95] = stats("runFlow in a worker process, runs 10 ms apart", spacedPool.slice(20));
-
+    const [sin50, sin95] = stats("runFlow in-process, runs 10 ms apart", spacedIn);
+    const [spool50, spool95] = stats("runFlow in a worker process, runs 10 ms apart", spacedPool);
     const [floor50, floor95] = stats("raw isolated-vm floor", floor);
-    const [in50, in95] = stats("runFlow in-process, back to back", inProcess);
-    const [pool50, pool95] = stats("runFlow in a worker process, back to back", pooled);
+    const [in50, in95] = stats("runFlow in-process, back to back", backIn);
+    const [pool50, pool95] = stats("runFlow in a worker process, back to back", backPool);
 
     // Throughput: 2,000 trivial runs, 64 in flight, over the pool's workers.
     const total = 2_000;

@@ -19,7 +19,8 @@ export function createGuestBridge(send: Send): GuestBridge {
   const pending = new Map<number, Pending>();
   let lastId = 0;
   const post = (message: GuestMessage) => {
-    // The Callback returns a promise for the host's acknowledgement; nothing to wait for.
+    // The host's Callback is `ignored` (it returns nothing); older hosts answered with a
+    // promise for their acknowledgement, which there is nothing to wait for either.
     const ack = send(JSON.stringify(message));
     if (ack && typeof (ack as Promise<unknown>).catch === "function")
       (ack as Promise<unknown>).catch(() => {});

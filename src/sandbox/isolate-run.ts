@@ -1,14 +1,41 @@
 /**
- * Runs one bundled flow in an isolate of this process. Every run gets an isolate of its own,
- * taken from a small set prepared ahead of time (context created, SDK runtime evaluated,
- * bridge globals taken) and disposed when the run ends: nothing of one run can reach the next.
+ * Runs one bundled flow in an isolate of this process. Every run gets a context of its own,
+ * prepared ahead of time (context created, SDK runtime evaluated, bridge globals taken) in a
+ * small set of isolates. An isolate serves several runs one after another, each in a fresh
+ * context, but only while every run in it has succeeded; see "Reusing an isolate" below.
  *
  * Limits (src/sandbox/limits.ts): the isolate's memoryLimit; CPU time, checked by
  * isolated-vm's timeout for synchronous code and by a watchdog on isolate.cpuTime for code
  * that runs after an await; a host-side wall-clock deadline around the whole run (isolated-vm
  * does not count time spent awaiting the host); calls, output and logs counted by the bridge.
- * Whatever ends the run, the isolate is disposed, calls still running are told to stop
- * (CallContext.signal) and steps left open are closed.
+ * Whatever ends a run other than success, its isolate is disposed, calls still running are
+ * told to stop (CallContext.signal) and steps left open are closed.
+ *
+ * Reusing an isolate. A V8 isolate is one heap and one memory limit; a context is one realm
+ * (its own globals, builtins and prototypes) inside it. What contexts of one isolate share,
+ * and how each is handled:
+ * - Objects: none are shared. A context's code reaches another context's objects only through
+ *   a reference someone hands it, and nothing does: the host gives each context its own send
+ *   Callback, keeps the deliver/start References to itself and releases them with the
+ *   context; isolated-vm settles the start promise with its own builtins in the run's context.
+ * - The heap and its limit: garbage of an earlier run is collected before V8 declares the
+ *   limit reached, and a finished context is unreachable once released (nothing above holds
+ *   it). An isolate is reused only after a run that succeeded and left its heap small
+ *   (RECYCLE_HEAP_FRACTION of the limit), at most MAX_RUNS_PER_ISOLATE times.
+ * - Code running after the run: none can. The run ended when isolated-vm settled its start
+ *   promise, after the task's microtask checkpoint drained; the bridge is closed before the
+ *   next context is made, the send Callback is `ignored` (no promise comes back into the
+ *   isolate to resume code later), and there are no timers, WeakRef, FinalizationRegistry,
+ *   Atomics or WebAssembly (determinism.ts). Belt and braces: before a new context is made,
+ *   a probe must get the isolate's thread within RECYCLE_WAIT_MS (a context still running
+ *   anything would hold it), or the isolate is disposed.
+ * - Per-isolate state visible from JavaScript: the Symbol.for registry (symbols are
+ *   primitives: they hold no properties and the registry cannot be listed, so a key carries
+ *   nothing across) and V8's compilation cache (code, not values). tests/sandbox/reuse.test.ts
+ *   plants everything a run can (globals, prototypes, builtins, Symbol.for, RegExp statics,
+ *   Error hooks, promise hooks, pending work) and checks that the next run in the same
+ *   isolate sees none of it.
+ * - Any other end (failed, limits, cancelled, crashed): the isolate is disposed, as before.
  */
 import ivm from "isolated-vm";
 import { BUNDLE_FILENAME, GLOBALS, RUNTIME_FILENAME, type WireStartResult } from "../../sandbox/protocol";
@@ -23,72 +50,118 @@ import type { LimitKind, RunFlowOptions, RunFlowResult } from "./types";
 const CALL_GRACE_MS = 2_000;
 /** How often the watchdog reads the isolate's CPU time. */
 const WATCH_MS = 25;
-/** Isolates kept prepared, per memory limit. */
+/** Contexts kept prepared, per memory limit (each in an isolate of its own). */
 const PREPARED = 2;
 const MAX_ERROR = 10_000;
+/** Runs one isolate serves, one after another, each in a fresh context. */
+export const MAX_RUNS_PER_ISOLATE = 64;
+/** An isolate whose heap is fuller than this after a run is disposed rather than reused. */
+const RECYCLE_HEAP_FRACTION = 0.25;
+/** How long the probe before a reuse may wait for the isolate's thread. */
+const RECYCLE_WAIT_MS = 50;
+
+/** An isolate and how many runs it has been given. */
+type Host = {
+  /** Numbered in creation order within this process (tests tell isolates apart by it). */
+  id: number;
+  isolate: ivm.Isolate;
+  memoryMb: number;
+  runs: number;
+  /** The runtime script compiled in this isolate: run again in each new context. */
+  runtime: ivm.Script;
+};
 
 type Prepared = {
-  isolate: ivm.Isolate;
+  host: Host;
   context: ivm.Context;
   deliver: ivm.Reference<(id: number, json: string) => void>;
   start: ivm.Reference<(paramsJson: string) => Promise<string>>;
-  /** The bridge of the run that took this isolate; the send Callback forwards to it. */
+  /** The bridge of the run that took this context; its send Callback forwards to it. */
   holder: { bridge: HostBridge | null };
 };
 
-async function prepare(memoryMb: number): Promise<Prepared> {
-  const [runtime, cachedData] = await Promise.all([runtimeScript(), runtimeCodeCache()]);
+let hosts = 0;
+
+async function newHost(memoryMb: number): Promise<Host> {
+  const [text, cachedData] = await Promise.all([runtimeScript(), runtimeCodeCache()]);
   const isolate = new ivm.Isolate({ memoryLimit: memoryMb });
   try {
-    const holder: Prepared["holder"] = { bridge: null };
-    const context = await isolate.createContext();
-    const global = context.global;
-    await global.set(
-      GLOBALS.send,
-      new ivm.Callback((json: string) => holder.bridge?.receive(json), { async: true }),
-    );
     // Our own runtime's code cache, made in this process (runtime-script.ts); flows never get one.
-    const code = (await isolate.compileScript(runtime, {
+    const runtime = (await isolate.compileScript(text, {
       filename: RUNTIME_FILENAME,
       ...(cachedData ? { cachedData } : {}),
     })) as ivm.Script & { cachedDataRejected?: boolean };
-    if (cachedData && code.cachedDataRejected) dropRuntimeCodeCache();
-    await code.run(context, { timeout: 5_000 });
-    code.release();
-    // Taken by the host and removed from the global scope before any flow code runs.
-    const deliver = await global.get(GLOBALS.deliver, { reference: true });
-    const start = await global.get(GLOBALS.start, { reference: true });
-    await global.delete(GLOBALS.deliver);
-    await global.delete(GLOBALS.start);
-    return { isolate, context, deliver, start, holder };
+    if (cachedData && runtime.cachedDataRejected) dropRuntimeCodeCache();
+    return { id: ++hosts, isolate, memoryMb, runs: 0, runtime };
   } catch (e) {
     if (!isolate.isDisposed) isolate.dispose();
     throw e;
   }
 }
 
-const ready = new Map<number, Promise<Prepared>[]>();
+/** A fresh context in `host` with the SDK runtime evaluated and the bridge globals taken. */
+async function prepare(host: Host): Promise<Prepared> {
+  const { isolate } = host;
+  const holder: Prepared["holder"] = { bridge: null };
+  const context = await isolate.createContext();
+  try {
+    const global = context.global;
+    // `ignored`: the guest gets no promise back, so nothing resumes in the isolate later.
+    await global.set(
+      GLOBALS.send,
+      new ivm.Callback((json: string) => holder.bridge?.receive(json), { ignored: true }),
+    );
+    await host.runtime.run(context, { timeout: 5_000 });
+    // Taken by the host and removed from the global scope before any flow code runs.
+    const deliver = await global.get(GLOBALS.deliver, { reference: true });
+    const start = await global.get(GLOBALS.start, { reference: true });
+    await global.delete(GLOBALS.deliver);
+    await global.delete(GLOBALS.start);
+    return { host, context, deliver, start, holder };
+  } catch (e) {
+    context.release();
+    throw e;
+  }
+}
+
+async function prepareFresh(memoryMb: number): Promise<Prepared> {
+  const host = await newHost(memoryMb);
+  try {
+    return await prepare(host);
+  } catch (e) {
+    if (!host.isolate.isDisposed) host.isolate.dispose();
+    throw e;
+  }
+}
+
+type Ready = { list: Promise<Prepared>[]; recycling: number };
+const ready = new Map<number, Ready>();
+
+function readyFor(memoryMb: number): Ready {
+  let r = ready.get(memoryMb);
+  if (!r) ready.set(memoryMb, (r = { list: [], recycling: 0 }));
+  return r;
+}
 
 function refill(memoryMb: number): void {
-  const list = ready.get(memoryMb) ?? [];
-  ready.set(memoryMb, list);
-  while (list.length < PREPARED) {
-    const next = prepare(memoryMb);
+  const r = readyFor(memoryMb);
+  while (r.list.length + r.recycling < PREPARED) {
+    const next = prepareFresh(memoryMb);
     next.catch(() => {
-      const i = list.indexOf(next);
-      if (i >= 0) list.splice(i, 1);
+      const i = r.list.indexOf(next);
+      if (i >= 0) r.list.splice(i, 1);
     });
-    list.push(next);
+    r.list.push(next);
   }
 }
 
 /**
- * A prepared isolate (never used before) for this memory limit. The set is refilled when a run
- * ends (runInIsolate), not while one is starting: creating an isolate blocks this thread for
- * most of a millisecond, which would land on the run in progress.
+ * A prepared context (never used before) for this memory limit. The set is refilled when a
+ * run ends (runInIsolate), not while one is starting: creating an isolate blocks this thread
+ * for most of a millisecond, which would land on the run in progress.
  */
 async function take(memoryMb: number): Promise<Prepared> {
-  const waiting = ready.get(memoryMb)?.shift();
+  const waiting = readyFor(memoryMb).list.shift();
   if (waiting) {
     try {
       return await waiting;
@@ -96,7 +169,56 @@ async function take(memoryMb: number): Promise<Prepared> {
       // fall through to a fresh one
     }
   }
-  return prepare(memoryMb);
+  return prepareFresh(memoryMb);
+}
+
+function release(p: Prepared): void {
+  p.holder.bridge = null;
+  p.deliver.release();
+  p.start.release();
+  p.context.release();
+}
+
+function dispose(host: Host): void {
+  if (!host.isolate.isDisposed) host.isolate.dispose();
+}
+
+/**
+ * After a run that succeeded: its context is released and, if the isolate may serve again
+ * (see the top of this file), a fresh context is made in it and offered to the next run.
+ * The probe comes first and is bounded; only once it has answered is the new context offered
+ * (a run waiting for it waits for a few hops of work, never for an isolate still busy).
+ */
+function recycle(p: Prepared): void {
+  const { host } = p;
+  if (host.isolate.isDisposed) return;
+  release(p);
+  const r = readyFor(host.memoryMb);
+  if (host.runs >= MAX_RUNS_PER_ISOLATE || r.list.length + r.recycling >= PREPARED) return dispose(host);
+  r.recycling++;
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<null>((resolve) => {
+    timer = setTimeout(() => resolve(null), RECYCLE_WAIT_MS);
+  });
+  const limit = host.memoryMb * 1024 * 1024 * RECYCLE_HEAP_FRACTION;
+  const probed = (heap: ivm.HeapStatistics | null) => {
+    clearTimeout(timer);
+    r.recycling--;
+    if (!heap || heap.used_heap_size + heap.externally_allocated_size > limit || host.isolate.isDisposed) {
+      dispose(host);
+      refill(host.memoryMb);
+      return;
+    }
+    const next = prepare(host);
+    next.catch(() => {
+      dispose(host);
+      const i = r.list.indexOf(next);
+      if (i >= 0) r.list.splice(i, 1);
+      refill(host.memoryMb);
+    });
+    r.list.push(next);
+  };
+  Promise.race([host.isolate.getHeapStatistics(), late]).then(probed, () => probed(null));
 }
 
 /** Prepares isolates for this memory limit ahead of the first run. */
@@ -106,10 +228,9 @@ export function prewarm(memoryMb: number): void {
 
 /** Disposes the prepared isolates (tests and shutdown). */
 export async function disposePrepared(): Promise<void> {
-  const all = [...ready.values()].flat();
+  const all = [...ready.values()].flatMap((r) => r.list);
   ready.clear();
-  for (const p of await Promise.allSettled(all))
-    if (p.status === "fulfilled" && !p.value.isolate.isDisposed) p.value.isolate.dispose();
+  for (const p of await Promise.allSettled(all)) if (p.status === "fulfilled") dispose(p.value.host);
 }
 
 type Stop = Required<Pick<RunFlowResult, "status" | "limit">> & { error: string };
@@ -126,10 +247,18 @@ function limitStop(kind: LimitKind, message: string): Stop {
 
 const isMemoryError = (e: unknown) => e instanceof Error && /memory limit/i.test(e.message);
 
-export async function runInIsolate(options: RunFlowOptions): Promise<RunFlowResult> {
+/** Which isolate a run had, and how many runs (this one included) it has served. */
+export type IsolateUse = { isolate: number; run: number };
+
+export async function runInIsolate(
+  options: RunFlowOptions,
+  observe?: (use: IsolateUse) => void,
+): Promise<RunFlowResult> {
   const limits = resolveLimits(options.limits);
   const prepared = await take(limits.memoryMb);
-  const { isolate } = prepared;
+  const { isolate } = prepared.host;
+  prepared.host.runs++;
+  observe?.({ isolate: prepared.host.id, run: prepared.host.runs });
   const ended = new AbortController();
   let stop: RunFlowResult | null = null;
   let memoryExceeded = false;
@@ -180,16 +309,17 @@ export async function runInIsolate(options: RunFlowOptions): Promise<RunFlowResu
     clearTimeout(timer);
     clearInterval(watchdog);
     options.signal?.removeEventListener("abort", onAbort);
-    // The flow has returned and the bridge is closing: disposal need not delay the result.
-    if (!isolate.isDisposed) setImmediate(() => !isolate.isDisposed && isolate.dispose());
     ended.abort();
   }
   // A limit or cancel that fired while the flow was finishing still ends the run.
   if (stop) result = stop;
+  const reusable = result.status === "succeeded" && !isolate.isDisposed;
+  // The flow has returned and the bridge is closing: disposal need not delay the result.
+  if (!reusable) setImmediate(() => !isolate.isDisposed && isolate.dispose());
   await bridge.close(CALL_GRACE_MS);
   closeOpenSteps(bridge, result);
-  // After the caller has had the result: the next isolate is prepared off this run's path.
-  setImmediate(() => refill(limits.memoryMb));
+  // After the caller has had the result: the next context is prepared off this run's path.
+  setImmediate(() => (reusable ? recycle(prepared) : refill(limits.memoryMb)));
   return result;
 }
 
@@ -207,7 +337,8 @@ async function start(
   options: RunFlowOptions,
   remaining: () => number,
 ): Promise<WireStartResult> {
-  const { isolate, context } = prepared;
+  const { context } = prepared;
+  const { isolate } = prepared.host;
   // Synchronous: the bundle's top level only defines the flow, and each hop to the isolate's
   // thread and back costs more than that. The timeout still bounds it.
   const flowCode = isolate.compileScriptSync(options.bundle, { filename: BUNDLE_FILENAME });

@@ -36,7 +36,7 @@ describe("the runtime's code cache (our own script only)", () => {
     }
   });
 
-  it("leaves runs as they were: a flow still runs, in a fresh isolate each time", async () => {
+  it("leaves runs as they were: a flow still runs, in a fresh context each time", async () => {
     const out = await compileSource(
       'import { defineFlow, log } from "intentflow:sdk";\nexport default defineFlow({ name: "hello" }, async () => {\n  log("hello");\n});\n',
     );
