@@ -85,6 +85,7 @@ const EnvSchema = z.object({
   NET_PING: z.enum(["auto", "icmp", "tcp"]).default("auto"),
   NOTIFY_WEBHOOK_URL: httpUrl.optional(),
   RATE_LIMIT_PER_MINUTE: z.coerce.number().int().min(1).max(1_000_000).default(1200),
+  LIBRARY_AUTO_PROMOTE_AFTER: z.coerce.number().int().min(0).max(1_000_000).default(0),
 });
 
 export type Config = {
@@ -131,6 +132,8 @@ export type Config = {
   };
   /** Requests a minute per API key (per actor). */
   rateLimitPerMinute: number;
+  /** autoPromoteAfter: succeeded runs after which an approved version joins the flow library; 0 = never. */
+  library: { autoPromoteAfter: number };
 };
 
 export class ConfigError extends Error {
@@ -205,6 +208,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     approval: { autoApproveReadOnly: e.AUTO_APPROVE_READ_ONLY, fourEyes: e.APPROVAL_FOUR_EYES },
     route: { flowRolloutPercent: e.FLOW_ROLLOUT_PERCENT },
     rateLimitPerMinute: e.RATE_LIMIT_PER_MINUTE,
+    library: { autoPromoteAfter: e.LIBRARY_AUTO_PROMOTE_AFTER },
     capabilities: {
       ssh: {
         knownHostsFile: e.SSH_KNOWN_HOSTS_FILE,

@@ -1,7 +1,7 @@
 import { randomUUID } from "node:crypto";
 import type { CompiledFlow } from "./compile";
 import type { Inventory } from "./inventory/types";
-import { LibraryError, reuseFromLibrary } from "./library";
+import { consultLibrary, LibraryError, type LibraryReuse, widenedPlan } from "./library";
 import { parsePlanInput } from "./plan/input";
 import type { PlanProvider } from "./plan/provider";
 import type { Plan } from "./plan/schema";
@@ -51,13 +51,31 @@ export type VersionResult = {
   warnings: string[];
   timings: Record<string, number>;
   /** Set when the flow library answered: the approved flow reused, and the run's parameters. */
-  library?: {
-    entryId: string;
-    name: string;
-    flowId: string;
-    version: number;
-    score: number;
-    params: Record<string, unknown>;
+  library?: LibraryAnswerView;
+};
+
+/** What the answer says about the library flow it used (the API's `library` field). */
+export type LibraryAnswerView = {
+  entryId: string;
+  name: string;
+  /** The library entry's flow and approved version. */
+  flowId: string;
+  version: number;
+  score: number;
+  /** Values for the run's params, read from the intent. */
+  params: Record<string, unknown>;
+  /**
+   * "carried_over": `flow` is approved code reused as it is, ready to run;
+   * "required": `flow` is a new version (wider hosts) pending review, to approve before it runs.
+   */
+  approval: "carried_over" | "required";
+  /** Set when the intent named hosts outside the entry's approved set. */
+  widened?: {
+    /** The hosts the intent named that the entry's version may not touch. */
+    outside: string[];
+    approvedHosts: string[];
+    /** false: an identical version for these hosts existed already and is answered instead. */
+    created: boolean;
   };
 };
 
@@ -93,51 +111,148 @@ export async function versionFromIntent(
 ): Promise<VersionResult> {
   const timings: Record<string, number> = {};
   // The flow library first: an approved flow that fits is reused as it is (no planner call).
-  const reused = await timed(timings, "library", () =>
-    reuseFromLibrary(deps.store, deps.inventory, text).catch((e: unknown) => {
-      // Hosts outside a library flow's approved set: a PipelineError, so chat and MCP explain it too.
+  const answer = await timed(timings, "library", () =>
+    consultLibrary(deps.store, deps.inventory, text).catch((e: unknown) => {
+      // A library flow whose hosts are not a parameter cannot be widened: a PipelineError (409
+      // over REST), so chat and MCP explain it too.
       if (e instanceof LibraryError) throw new PipelineError("hosts_widened", e.message, e.field, e.details);
       throw e;
     }),
   );
-  if (reused) {
-    const { match, version: v, plan } = reused;
+  if (answer.kind === "reuse") {
+    const { match, version: v } = answer;
     return {
-      plan,
-      route: reused.route,
-      flow: {
-        id: v.flowId,
-        version: v.version,
-        status: v.status,
-        engine: v.engine,
-        readOnly: v.readOnly,
-        hash: v.hash,
-        ...(v.source !== null ? { source: v.source, diagnostics: v.diagnostics } : {}),
-      },
-      planner: "library",
+      ...reusedView(answer, v),
       warnings: [
         `reused the approved library flow "${match.entry.name}" (flow ${v.flowId} version ${v.version}, score ${match.score}): no new code, its approval carries over`,
       ],
       timings,
-      library: {
-        entryId: match.entry.id,
-        name: match.entry.name,
-        flowId: v.flowId,
-        version: v.version,
-        score: match.score,
-        params: match.params,
-      },
+      library: { ...libraryView(answer), approval: "carried_over" },
     };
   }
-  const planned = await timed(timings, "plan", () =>
-    deps.planner.plan(text, { inventory: deps.inventory.describe() }),
-  );
+  if (answer.kind === "widen") return widenLibraryFlow(deps, answer, req, timings);
+  const ctx = {
+    inventory: deps.inventory.describe(),
+    // The closest library entries, so an LLM planner follows the team's patterns (none: no section).
+    ...(answer.examples.length ? { examples: answer.examples } : {}),
+  };
+  const planned = await timed(timings, "plan", () => deps.planner.plan(text, ctx));
   return makeVersion(
     deps,
     { plan: planned.plan, origin: "intent", planner: planned.provider, warnings: [] },
     req,
     timings,
   );
+}
+
+function libraryView(answer: LibraryReuse): Omit<LibraryAnswerView, "approval"> {
+  const { match } = answer;
+  return {
+    entryId: match.entry.id,
+    name: match.entry.name,
+    flowId: match.entry.flowId,
+    version: match.entry.version,
+    score: match.score,
+    params: match.params,
+  };
+}
+
+function reusedView(
+  answer: Pick<LibraryReuse, "plan" | "route">,
+  v: FlowVersionRecord,
+): Pick<VersionResult, "plan" | "route" | "flow" | "planner"> {
+  return {
+    plan: answer.plan,
+    route: answer.route,
+    flow: {
+      id: v.flowId,
+      version: v.version,
+      status: v.status,
+      engine: v.engine,
+      readOnly: v.readOnly,
+      hash: v.hash,
+      ...(v.source !== null ? { source: v.source, diagnostics: v.diagnostics } : {}),
+    },
+    planner: "library",
+  };
+}
+
+/**
+ * A library flow asked for on hosts outside its approved set. The code is the entry's; only its
+ * reach changes, and a wider reach needs a new approval: the same plan with its hosts parameter
+ * defaulting to the named hosts goes through route and compile as the next version of the same
+ * flow, and the policy decides its status (pending review unless it auto-approves read-only flows).
+ * An identical version made before (same hash: same code for the same hosts) is answered instead
+ * of a second copy, and when it was approved since, its approval carries over.
+ */
+async function widenLibraryFlow(
+  deps: PipelineDeps,
+  answer: LibraryReuse & { outside: string[]; hostsParam: string },
+  req: RouteRequest,
+  timings: Record<string, number>,
+): Promise<VersionResult> {
+  const { match, plan } = answer;
+  const { entry } = match;
+  const hosts = match.hosts ?? [];
+  const wider = widenedPlan(plan, answer.hostsParam, hosts);
+  const input: PlannedInput = { plan: wider, origin: "intent", planner: "library", warnings: [] };
+  const prepared = await prepareVersion(deps, input, { engine: answer.version.engine, force: true }, timings);
+  const reached = new Set(Object.values(prepared.targets).flat());
+  const missed = hosts.filter((h) => !reached.has(h));
+  if (missed.length)
+    // Some steps name their hosts outright: the hosts parameter does not carry the flow there.
+    throw new PipelineError(
+      "hosts_widened",
+      `the library flow "${entry.name}" does not take ${missed.join(", ")} through its hosts parameter ` +
+        "(some steps name their hosts outright); ask without naming it, or submit a plan",
+      "text",
+      { entry: entry.id, flowId: entry.flowId, version: entry.version, outside: answer.outside },
+    );
+  const widened = { outside: answer.outside, approvedHosts: entry.approvedHosts };
+  const existing = (await deps.store.listVersions({ flowId: entry.flowId }))
+    .filter((v) => v.hash === prepared.hash && v.status !== "rejected")
+    .sort((a, b) => b.version - a.version)
+    .sort((a, b) => Number(b.status === "approved") - Number(a.status === "approved"))[0];
+  const base = `the library flow "${entry.name}" (flow ${entry.flowId} version ${entry.version}) is approved for ${entry.approvedHosts.join(", ")}; ${answer.outside.join(", ")} widen its reach`;
+  if (existing) {
+    const approved = existing.status === "approved";
+    return {
+      ...reusedView({ plan: wider, route: existing.route as RouteDecision }, existing),
+      warnings: [
+        approved
+          ? `${base}: version ${existing.version}, the same code for these hosts, was approved; its approval carries over`
+          : `${base}: version ${existing.version}, the same code for these hosts, is ${existing.status}: approve it to run`,
+      ],
+      timings,
+      library: {
+        ...libraryView(answer),
+        approval: approved ? "carried_over" : "required",
+        widened: { ...widened, created: false },
+      },
+    };
+  }
+  const latest = await deps.store.latestVersion(entry.flowId);
+  const result = await saveVersion(deps, prepared, req, timings, {
+    flowId: entry.flowId,
+    version: (latest?.version ?? entry.version) + 1,
+    base: entry.version,
+    audit: { library: entry.id, widened: answer.outside },
+  });
+  const approved = result.flow.status === "approved";
+  return {
+    ...result,
+    planner: "library",
+    warnings: [
+      approved
+        ? `${base}: version ${result.flow.version} runs the same code on them, approved by policy (read-only)`
+        : `${base}: version ${result.flow.version} runs the same code on them and needs a reviewer's approval before it runs`,
+    ],
+    library: {
+      ...libraryView(answer),
+      approval: approved ? "carried_over" : "required",
+      widened: { ...widened, created: true },
+    },
+  };
 }
 
 export async function versionFromPlanInput(
@@ -234,7 +349,18 @@ async function makeVersion(
   timings: Record<string, number>,
   into?: { flowId: string; version: number; base: number },
 ): Promise<VersionResult> {
-  const { targets, decision, compiled, risk, hash } = await prepareVersion(deps, input, req, timings);
+  return saveVersion(deps, await prepareVersion(deps, input, req, timings), req, timings, into);
+}
+
+/** Stores a prepared version (pending, or approved by policy) with its plan, and audits it. */
+async function saveVersion(
+  deps: PipelineDeps,
+  prepared: PreparedVersion,
+  req: RouteRequest,
+  timings: Record<string, number>,
+  into?: { flowId: string; version: number; base: number; audit?: Record<string, unknown> },
+): Promise<VersionResult> {
+  const { input, targets, decision, compiled, risk, hash } = prepared;
   const { plan } = input;
   const hasErrors = Boolean(compiled?.diagnostics.some((d) => d.severity === "error"));
   const approved = autoApproves(deps.policy, risk, hasErrors);
@@ -277,7 +403,7 @@ async function makeVersion(
     await auditVersion(deps.store, version, {
       origin: input.origin,
       planner: input.planner,
-      ...(into ? { base: into.base, refined: true } : {}),
+      ...(into ? { base: into.base, ...(into.audit ?? { refined: true }) } : {}),
     });
   });
   return {

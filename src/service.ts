@@ -13,6 +13,7 @@ import { QueueEngine } from "./engines/queue-engine";
 import { loadRunContext, Runs } from "./engines/runs";
 import { createInventory, loadInventory } from "./inventory";
 import type { Inventory } from "./inventory/types";
+import { autoPromote } from "./library";
 import type { PipelineDeps } from "./pipeline";
 import type { PlanProvider } from "./plan/provider";
 import { selectPlanner } from "./plan/select";
@@ -126,7 +127,14 @@ export async function createIntentflow(config: Config, overrides: Overrides = {}
     concurrency: config.queue.concurrency,
     perHostConcurrency: config.queue.hostConcurrency,
   });
-  const runs = new Runs({ store, queue, queueEngine, flowEngine, leaseMs: config.queue.leaseMs });
+  const runs = new Runs({
+    store,
+    queue,
+    queueEngine,
+    flowEngine,
+    leaseMs: config.queue.leaseMs,
+    onFinished: libraryAutoPromotion(store, config.library.autoPromoteAfter, log),
+  });
   if (worker) runs.startSweeping();
   // Every worker process runs a scheduler; claims in the store keep each due run to one of them.
   const scheduler = new Scheduler({ store, runs, log });
@@ -164,6 +172,26 @@ export async function createIntentflow(config: Config, overrides: Overrides = {}
       await capabilities.close();
       await store.close();
     },
+  };
+}
+
+/** LIBRARY_AUTO_PROMOTE_AFTER > 0: each succeeded run may promote its version (src/library). */
+function libraryAutoPromotion(store: Store, after: number, log: Logger) {
+  if (after <= 0) return undefined;
+  return async ({ runId, status }: { runId: string; status: string }) => {
+    if (status !== "succeeded") return;
+    const run = await store.getRun(runId);
+    if (!run) return;
+    try {
+      const entry = await autoPromote(store, { ...run, status }, after);
+      if (entry)
+        log.info(
+          { entry: entry.id, flow: entry.flowId, version: entry.version, after },
+          "flow promoted to library automatically",
+        );
+    } catch (err) {
+      log.warn({ err, run: runId }, "automatic library promotion failed");
+    }
   };
 }
 

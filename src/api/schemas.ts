@@ -96,6 +96,29 @@ export const VersionCreated = z.object({
   planner: z.string().nullable(),
   warnings: z.array(z.string()),
   timings: z.record(z.string(), z.number()),
+  /** Set when the flow library answered instead of a planner (see README, Flow library). */
+  library: z
+    .object({
+      entryId: Id,
+      name: z.string(),
+      flowId: Id,
+      version: z.number().int(),
+      score: z.number(),
+      params: z.record(z.string(), z.unknown()),
+      approval: z
+        .enum(["carried_over", "required"])
+        .describe(
+          "carried_over: `flow` is approved library code, ready to run; required: `flow` is a new version for wider hosts, pending review",
+        ),
+      widened: z
+        .object({
+          outside: z.array(z.string()),
+          approvedHosts: z.array(z.string()),
+          created: z.boolean(),
+        })
+        .optional(),
+    })
+    .optional(),
   /** With ?execute=true: the run started at once, when the policy auto-approved the version; else null. */
   run: z
     .object({ id: Id, status: z.literal("queued") })

@@ -17,6 +17,9 @@ import type { LibraryEntryRecord } from "../store/types";
  *    score is at least LIBRARY_THRESHOLD (0.75): "check nginx on web1" ≈ "check nginx on web1 and
  *    web2" (1.0), "restart nginx on web1" is not (0.5).
  *
+ * An intent holding a selector that does not resolve (`group:nope`, `web[1-99]` beyond the
+ * inventory) is not answered: it names hosts the library cannot read, and the planner says so.
+ *
  * Limits: no synonyms ("verify" ≠ "check"), no negation ("do not restart"), word order ignored,
  * one unknown word is read as a service name ("check disk" against a service check gives
  * service=disk), numbers are given to number parameters in the order they appear.
@@ -53,7 +56,15 @@ export type Extracted = {
   consumed: Set<string>;
   /** Host, group and tag names of the inventory: values, never meaning, in examples as in intents. */
   inventoryWords: Set<string>;
+  /**
+   * Words written as host selectors (`group:x`, `tag:x`, `web[1-9]`) that the inventory does not
+   * resolve: the intent names hosts the library cannot read, so no entry answers it.
+   */
+  unresolved: string[];
 };
+
+/** Selector syntax the inventory's grammar uses beyond plain names. */
+const SELECTOR_SYNTAX = /^(group|tag):|\[[^\]]*\]/i;
 
 /** Host selectors and numbers in the intent, read through the inventory's own selector grammar. */
 export function extractValues(text: string, inventory: Inventory): Extracted {
@@ -62,6 +73,7 @@ export function extractValues(text: string, inventory: Inventory): Extracted {
   const hosts: string[] = [];
   const numbers: number[] = [];
   const consumed = new Set<string>();
+  const unresolved: string[] = [];
   const inventoryWords = new Set(
     [...view.hosts.map((h) => h.name), ...view.groups, ...view.tags].flatMap((w) => tokens(w)),
   );
@@ -74,15 +86,18 @@ export function extractValues(text: string, inventory: Inventory): Extracted {
       continue;
     }
     const candidates = [word, ...(groups.has(word.toLowerCase()) ? [`group:${word}`] : [])];
+    let resolvedOne = false;
     for (const c of candidates) {
       const resolved = resolveOrNull(inventory, c);
       if (!resolved?.length) continue;
       hosts.push(...resolved.filter((h) => !hosts.includes(h)));
       for (const t of tokens(word)) consumed.add(t);
+      resolvedOne = true;
       break;
     }
+    if (!resolvedOne && SELECTOR_SYNTAX.test(word)) unresolved.push(word);
   }
-  return { hosts: hosts.length ? hosts : null, numbers, consumed, inventoryWords };
+  return { hosts: hosts.length ? hosts : null, numbers, consumed, inventoryWords, unresolved };
 }
 
 function resolveOrNull(inventory: Inventory, selector: string): string[] | null {
@@ -100,6 +115,8 @@ export type LibraryMatch = {
   params: Record<string, unknown>;
   /** The hosts the intent named (null: none, the approved ones apply). */
   hosts: string[] | null;
+  /** Host selectors in the intent the inventory does not resolve (see Extracted). */
+  unresolved: string[];
 };
 
 /** Scores one entry; the parameters it could fill from the intent. */
@@ -133,22 +150,37 @@ export function scoreEntry(entry: LibraryEntryRecord, text: string, found: Extra
   found.numbers.slice(0, numberParams.length).forEach((n, i) => (params[numberParams[i]!.name] = n));
   const hostsParam = entry.params.find((p) => p.type === "hosts");
   if (hostsParam && found.hosts) params[hostsParam.name] = found.hosts;
-  return { entry, score: Math.round(score * 1000) / 1000, params, hosts: found.hosts };
+  return {
+    entry,
+    score: Math.round(score * 1000) / 1000,
+    params,
+    hosts: found.hosts,
+    unresolved: found.unresolved,
+  };
 }
 
-/** The best entry at or above the threshold, or null. Ties go to the older entry. */
+/** Every entry scored against the intent, best first; ties keep the older entry first. */
+export function rankLibrary(
+  entries: readonly LibraryEntryRecord[],
+  text: string,
+  inventory: Inventory,
+): LibraryMatch[] {
+  if (!entries.length) return [];
+  const found = extractValues(text, inventory);
+  // Array.prototype.sort is stable: equal scores stay in the entries' order (oldest first).
+  return entries.map((e) => scoreEntry(e, text, found)).sort((a, b) => b.score - a.score);
+}
+
+/**
+ * The best entry at or above the threshold, or null. Ties go to the older entry. An intent naming
+ * host selectors the inventory does not resolve is never answered (the planner reports them).
+ */
 export function matchLibrary(
   entries: readonly LibraryEntryRecord[],
   text: string,
   inventory: Inventory,
   threshold = LIBRARY_THRESHOLD,
 ): LibraryMatch | null {
-  if (!entries.length) return null;
-  const found = extractValues(text, inventory);
-  let best: LibraryMatch | null = null;
-  for (const e of entries) {
-    const m = scoreEntry(e, text, found);
-    if (m.score >= threshold && (!best || m.score > best.score)) best = m;
-  }
-  return best;
+  const [best] = rankLibrary(entries, text, inventory);
+  return best && best.score >= threshold && !best.unresolved.length ? best : null;
 }

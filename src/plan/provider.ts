@@ -5,8 +5,24 @@ import type { Plan } from "./schema";
 /** What a planner may know about the world: host names, groups, tags and OS, nothing else. */
 export type InventoryView = ReturnType<Inventory["describe"]>;
 
+/**
+ * A reviewed flow from the library, shown to an LLM planner as an example of how the team does
+ * things: the entry's name and description, one of its example intents, and its approved plan.
+ */
+export type PlannerExample = {
+  name: string;
+  description: string;
+  intent: string;
+  plan: Plan;
+};
+
 export type PlannerContext = {
   inventory: InventoryView;
+  /**
+   * The library entries closest to the intent (below the reuse threshold), best first: LLM
+   * planners put them in their prompt so new flows follow established patterns. None: no section.
+   */
+  examples?: readonly PlannerExample[];
   /** Which commands change machines, when a refinement must tell (the admin's policy; built-in rules if absent). */
   commandPolicy?: CommandPolicy;
 };

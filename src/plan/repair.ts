@@ -1,7 +1,7 @@
 import { assertKnownHosts } from "./hosts";
 import { type Issue, issuesFromZod, summarizeIssues } from "./issues";
 import { planJsonSchema } from "./json-schema";
-import { prompt } from "./prompts";
+import { libraryExamplesPrompt, prompt } from "./prompts";
 import {
   checkIntent,
   type InventoryView,
@@ -40,7 +40,7 @@ export type RepairLoopOptions = {
 export async function planWithRepairs(opts: RepairLoopOptions): Promise<PlannedResult> {
   const intent = checkIntent(opts.intent);
   const messages: ChatMessage[] = [
-    { role: "system", content: await systemPrompt(opts.ctx.inventory) },
+    { role: "system", content: await systemPrompt(opts.ctx.inventory, opts.ctx.examples) },
     { role: "user", content: intent },
   ];
   return repairLoop(opts, messages, intent);
@@ -153,12 +153,20 @@ function parseJsonObject(reply: string): JsonResult {
   return { ok: true, value: first as Record<string, unknown> };
 }
 
-/** The system prompt: the schema itself (Ollama does not show `format` to the model) and the hosts. */
-export function systemPrompt(inventory: InventoryView): Promise<string> {
-  return prompt("plan-system", {
+/**
+ * The system prompt: the schema itself (Ollama does not show `format` to the model), the hosts,
+ * and, when the pipeline found close library entries, those as examples (nothing when none).
+ */
+export async function systemPrompt(
+  inventory: InventoryView,
+  examples?: PlannerContext["examples"],
+): Promise<string> {
+  const base = await prompt("plan-system", {
     schema: JSON.stringify(planJsonSchema()),
     inventory: describeInventoryForPrompt(inventory),
   });
+  const library = await libraryExamplesPrompt(examples);
+  return library ? `${base.trimEnd()}\n\n${library}` : base;
 }
 
 function repairPrompt(issues: readonly Issue[]): Promise<string> {

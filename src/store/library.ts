@@ -1,3 +1,4 @@
+import { randomUUID } from "node:crypto";
 import { type Kysely } from "kysely";
 import { isUniqueViolation } from "./errors";
 
@@ -45,6 +46,10 @@ type LibraryTables = {
   };
 };
 
+type AuditTable = {
+  audit: { id: string; at: string; actor: string; action: string; subject: string; detail_json: string };
+};
+
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- any Kysely instance over the same database.
 type Db = Kysely<any>;
 const lib = (db: Db) => db as unknown as Kysely<LibraryTables>;
@@ -72,6 +77,60 @@ export class LibraryNameTaken extends Error {
   }
 }
 
+/** The version is in the library already (migration 0006: one entry per flow version). */
+export class LibraryVersionTaken extends Error {
+  constructor(flowId: string, version: number) {
+    super(`version ${version} of flow ${flowId} is in the library already`);
+    this.name = "LibraryVersionTaken";
+  }
+}
+
+/**
+ * Migration 0006: one library entry per flow version, held by a unique index, so two workers
+ * promoting the same version at once (automatic promotion) store it once. Entries that already
+ * promote one version twice (possible under 0005) are reduced to the oldest before the index is
+ * made; each removed entry is written to the audit trail with its name, description and examples.
+ */
+export async function addLibraryVersionUnique(db: Db): Promise<void> {
+  const rows = await lib(db)
+    .selectFrom("library_entries")
+    .selectAll()
+    .orderBy("created_at")
+    .orderBy("id")
+    .execute();
+  const seen = new Set<string>();
+  for (const r of rows) {
+    const key = `${r.flow_id}@${r.version}`;
+    if (!seen.has(key)) {
+      seen.add(key);
+      continue;
+    }
+    await (db as unknown as Kysely<AuditTable>)
+      .insertInto("audit")
+      .values({
+        id: randomUUID(),
+        at: new Date().toISOString(),
+        actor: "migration",
+        action: "library.deduplicated",
+        subject: `flow:${key}`,
+        detail_json: JSON.stringify({
+          entry: r.id,
+          name: r.name,
+          description: r.description,
+          examples: JSON.parse(r.examples_json) as unknown,
+        }),
+      })
+      .execute();
+    await lib(db).deleteFrom("library_entries").where("id", "=", r.id).execute();
+  }
+  await db.schema
+    .createIndex("library_entries_flow_version")
+    .on("library_entries")
+    .columns(["flow_id", "version"])
+    .unique()
+    .execute();
+}
+
 export async function promoteLibraryEntry(db: Db, e: LibraryEntryRecord): Promise<void> {
   try {
     await lib(db)
@@ -90,8 +149,16 @@ export async function promoteLibraryEntry(db: Db, e: LibraryEntryRecord): Promis
       })
       .execute();
   } catch (error) {
-    if (isUniqueViolation(error)) throw new LibraryNameTaken(e.name);
-    throw error;
+    if (!isUniqueViolation(error)) throw error;
+    // Which of the unique columns was taken: the version (0006), else the name (or the id).
+    const same = await lib(db)
+      .selectFrom("library_entries")
+      .select("id")
+      .where("flow_id", "=", e.flowId)
+      .where("version", "=", e.version)
+      .executeTakeFirst();
+    if (same) throw new LibraryVersionTaken(e.flowId, e.version);
+    throw new LibraryNameTaken(e.name);
   }
 }
 
@@ -131,6 +198,8 @@ export type LibraryStats = {
   runs: number;
   /** Runs that ended (succeeded, failed, cancelled, timed out). */
   finished: number;
+  /** Runs that ended with success. */
+  succeeded: number;
   /** succeeded / finished; null before any run ended. */
   successRate: number | null;
   /** Median of started → finished over ended runs, in ms; null before any. */
@@ -167,10 +236,12 @@ export async function libraryStats(db: Db, flowId: string, version: number): Pro
     : durations.length % 2
       ? durations[mid]!
       : (durations[mid - 1]! + durations[mid]!) / 2;
+  const succeeded = ended.filter((r) => r.status === "succeeded").length;
   return {
     runs: rows.length,
     finished: ended.length,
-    successRate: ended.length ? ended.filter((r) => r.status === "succeeded").length / ended.length : null,
+    succeeded,
+    successRate: ended.length ? succeeded / ended.length : null,
     medianDurationMs: median,
   };
 }

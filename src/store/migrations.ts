@@ -1,6 +1,6 @@
 import { type Kysely, type Migration, type MigrationProvider, Migrator } from "kysely";
 import { createChatTables } from "./chat";
-import { createLibraryTables } from "./library";
+import { addLibraryVersionUnique, createLibraryTables } from "./library";
 import { isSqliteBusy, MigrationError } from "./errors";
 
 /**
@@ -21,6 +21,7 @@ export const MIGRATIONS: readonly { name: string; up: (db: AnyDb) => Promise<voi
   { name: "0003_schedule_kinds_audit_indexes", up: addScheduleKindsAndAuditIndexes },
   { name: "0004_chat_sessions", up: createChatTables },
   { name: "0005_flow_library", up: createLibraryTables },
+  { name: "0006_library_entry_per_version", up: addLibraryVersionUnique },
 ];
 
 async function addScheduleKindsAndAuditIndexes(db: AnyDb): Promise<void> {

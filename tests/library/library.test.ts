@@ -19,8 +19,8 @@ describe("the flow library over HTTP (the OpenAI planner behind a counting repla
     await llm?.close();
   });
 
-  async function promoted(): Promise<{ flowId: string; entry: any }> {
-    const created = await stack.call("POST", "/v1/plans", SERVICE_CHECK);
+  async function promoted(engine: "queue" | "flow" = "queue"): Promise<{ flowId: string; entry: any }> {
+    const created = await stack.call("POST", `/v1/plans?engine=${engine}&force=true`, SERVICE_CHECK);
     expect(created.status, JSON.stringify(created.body)).toBe(201);
     const flowId = created.body.flow.id as string;
     const refused = await stack.call("POST", "/v1/library", {
@@ -61,6 +61,7 @@ describe("the flow library over HTTP (the OpenAI planner behind a counting repla
     expect(list.body.entries[0].stats).toEqual({
       runs: 0,
       finished: 0,
+      succeeded: 0,
       successRate: null,
       medianDurationMs: null,
     });
@@ -128,21 +129,115 @@ describe("the flow library over HTTP (the OpenAI planner behind a counting repla
     expect(planned.body.library).toBeUndefined();
   });
 
-  it("refuses to widen a library flow's hosts without a new approval (409), calling no LLM", async () => {
+  it.each(["queue", "flow"] as const)(
+    "widening a library flow's hosts makes a new version of the same flow pending review, calling no LLM (%s engine)",
+    async (engine) => {
+      llm = await startLlmReplayServer({ scenario: "nginx-restart" });
+      stack = await startStack(
+        { LLM_PROVIDER: "openai", OPENAI_API_KEY: "sk-test", OPENAI_BASE_URL: `${llm.url}/v1` },
+        HOSTS,
+      );
+      const { flowId, entry } = await promoted(engine);
+
+      const wider = await stack.call("POST", "/v1/intents?execute=true", {
+        text: "check nginx on web1, web2 and web3",
+      });
+      expect(wider.status, JSON.stringify(wider.body)).toBe(201);
+      expect(llm.calls).toBe(0);
+      expect(wider.body.planner).toBe("library");
+      expect(wider.body.flow).toMatchObject({ id: flowId, version: 2, status: "pending", engine });
+      expect(wider.body.run).toBeNull(); // pending: nothing runs
+      expect(wider.body.library).toMatchObject({
+        entryId: entry.id,
+        flowId,
+        version: 1,
+        approval: "required",
+        params: { service: "nginx", hosts: ["web1", "web2", "web3"] },
+        widened: { outside: ["web3"], approvedHosts: ["web1", "web2"], created: true },
+      });
+      expect(wider.body.warnings.join(" ")).toMatch(
+        /web3 widen its reach: version 2 .* needs a reviewer's approval/,
+      );
+      // The same plan, the hosts parameter's default now the wider set: the review diff shows only hosts.
+      const v2 = (await stack.call("GET", `/v1/flows/${flowId}/versions/2`)).body.version;
+      expect(v2.targets).toEqual({ check: ["web1", "web2", "web3"] });
+      const { diff, kind } = (await stack.call("GET", `/v1/flows/${flowId}/versions/2/diff`)).body;
+      expect(kind).toBe(engine === "flow" ? "source" : "plan");
+      const changed = (diff as string).split("\n").filter((l) => /^[+-](?![+-])/.test(l));
+      expect(changed.some((l) => l.includes("web3"))).toBe(true);
+      // Only host lists change: nothing else in the code (or plan) differs from the approved version.
+      for (const l of changed) expect(l).toMatch(/web[123]/);
+      expect((await stack.call("GET", "/v1/versions?status=pending")).body.versions).toHaveLength(1);
+
+      // Asked again (a group that holds web1..web3 is the same reach): the same pending version, no copy.
+      const again = await stack.call("POST", "/v1/intents", { text: "check nginx on group:web" });
+      expect(again.status, JSON.stringify(again.body)).toBe(201);
+      expect(again.body.flow).toMatchObject({ id: flowId, version: 2, status: "pending" });
+      expect(again.body.library).toMatchObject({
+        approval: "required",
+        widened: { outside: ["web3"], created: false },
+      });
+      expect((await stack.call("GET", `/v1/flows/${flowId}/versions`)).body.versions).toHaveLength(2);
+
+      // Approved through the normal review path, the wider version's approval carries over and it runs.
+      expect((await stack.call("POST", `/v1/flows/${flowId}/versions/2/approve`)).status).toBe(200);
+      const ran = await stack.call("POST", "/v1/intents?execute=true", {
+        text: "check nginx on web1 web2 web3",
+      });
+      expect(ran.status, JSON.stringify(ran.body)).toBe(201);
+      expect(ran.body.flow).toMatchObject({ id: flowId, version: 2, status: "approved" });
+      expect(ran.body.library).toMatchObject({ approval: "carried_over", widened: { created: false } });
+      const finished = await stack.waitForRun(ran.body.run.id);
+      // web3 was checked: the wider version reached it (the step's result is there, and the command ran).
+      expect(finished.steps.find((r: any) => r.host === "web3")).toMatchObject({
+        stepId: "check",
+        exitCode: 0,
+      });
+      expect(stack.hosts.commands("web3").some((c) => c.includes("systemctl is-active"))).toBe(true);
+
+      // The hosts the entry was approved for still reuse version 1 as it is.
+      const same = await stack.call("POST", "/v1/intents", { text: "check nginx on web1 and web2" });
+      expect(same.body.flow).toMatchObject({ id: flowId, version: 1, status: "approved" });
+      expect(same.body.library.approval).toBe("carried_over");
+      expect(same.body.library.widened).toBeUndefined();
+      expect(llm.calls).toBe(0);
+      const audit = await stack.call("GET", `/v1/audit?subject=flow:${flowId}@2`);
+      expect(audit.body.entries.find((a: any) => a.action === "version.created").detail).toMatchObject({
+        base: 1,
+        library: entry.id,
+        widened: ["web3"],
+      });
+    },
+  );
+
+  it("refuses (409 hosts_widened) to widen a library flow whose steps name their hosts outright", async () => {
     llm = await startLlmReplayServer({ scenario: "nginx-restart" });
     stack = await startStack(
       { LLM_PROVIDER: "openai", OPENAI_API_KEY: "sk-test", OPENAI_BASE_URL: `${llm.url}/v1` },
       HOSTS,
     );
-    const { flowId } = await promoted();
+    const fixed = {
+      ...SERVICE_CHECK,
+      params: SERVICE_CHECK.params.filter((p: any) => p.type !== "hosts"),
+      steps: SERVICE_CHECK.steps.map((s: any) => ({ ...s, targets: ["web1", "web2"] })),
+    };
+    const created = await stack.call("POST", "/v1/plans", fixed);
+    expect(created.status, JSON.stringify(created.body)).toBe(201);
+    const flowId = created.body.flow.id;
+    await stack.call("POST", `/v1/flows/${flowId}/versions/1/approve`);
+    const p = await stack.call("POST", "/v1/library", {
+      flowId,
+      version: 1,
+      name: "service check",
+      description: "check whether a systemd service is active",
+      examples: ["check nginx on web1 and web2"],
+    });
+    expect(p.status, JSON.stringify(p.body)).toBe(201);
     const wider = await stack.call("POST", "/v1/intents", { text: "check nginx on web1, web2 and web3" });
     expect(wider.status).toBe(409);
     expect(wider.body.error.code).toBe("hosts_widened");
     expect(wider.body.error.message).toContain("web3");
-    // A group that holds web3 too widens it just the same.
-    const group = await stack.call("POST", "/v1/intents", { text: "check nginx on group:web" });
-    expect(group.status).toBe(409);
-    expect(group.body.error.details.outside).toEqual(["web3"]);
+    expect(wider.body.error.details.outside).toEqual(["web3"]);
     expect(llm.calls).toBe(0);
     expect((await stack.call("GET", `/v1/flows/${flowId}/versions`)).body.versions).toHaveLength(1);
   });

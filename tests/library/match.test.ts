@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import type { Inventory } from "../../src/inventory/types";
-import { LIBRARY_THRESHOLD, matchLibrary } from "../../src/library/match";
+import { LIBRARY_THRESHOLD, matchLibrary, rankLibrary } from "../../src/library/match";
 import type { LibraryEntryRecord } from "../../src/store/types";
 
 const HOSTS: Record<string, string[]> = {
@@ -72,6 +72,27 @@ describe("matching intents against the library", () => {
     expect(matchLibrary([service, disk], "restart nginx on web1", inventory)).toBeNull();
     expect(matchLibrary([service, disk], "list installed packages on db1", inventory)).toBeNull();
     expect(LIBRARY_THRESHOLD).toBe(0.75);
+  });
+
+  it("does not answer an intent naming host selectors the inventory does not resolve", () => {
+    for (const text of [
+      "check nginx on web[1-99999]",
+      "check nginx on group:nope",
+      "check nginx on tag:gone",
+    ]) {
+      expect(matchLibrary([service, disk], text, inventory), text).toBeNull();
+      expect(rankLibrary([service], text, inventory)[0]?.unresolved.length, text).toBe(1);
+    }
+    // Resolvable selectors still answer.
+    expect(matchLibrary([service], "check nginx on web[1-2]", inventory)?.hosts).toEqual(["web1", "web2"]);
+  });
+
+  it("ranks every entry, best first, for the planner's examples", () => {
+    const ranked = rankLibrary([disk, service], "check nginx on web1 and restart it", inventory);
+    expect(ranked.map((m) => m.entry.id)).toEqual(["service", "disk"]);
+    expect(ranked[0]!.score).toBeGreaterThan(0);
+    expect(ranked[0]!.score).toBeLessThan(LIBRARY_THRESHOLD);
+    expect(ranked[1]!.score).toBe(0);
   });
 
   it("leaves an empty library alone", () => {

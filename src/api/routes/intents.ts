@@ -43,12 +43,12 @@ export const intentEndpoints = (svc: Intentflow, metrics: Metrics) => [
         ...body,
         actor: actor.name,
       }).catch((e: unknown) => {
-        // A library flow asked for on hosts outside its approved set: a new approval is needed.
+        // A library flow whose hosts are not a parameter, asked for on hosts outside its approved set.
         if (e instanceof PipelineError && e.code === "hosts_widened")
           throw new ApiError(409, e.code, e.message, e.field, e.details);
         throw e;
       });
-      if (!result.library) metrics.versionCreated(result);
+      if (!result.library || result.library.widened?.created) metrics.versionCreated(result);
       if (query.execute === "true") {
         const run =
           result.flow.status === "approved"

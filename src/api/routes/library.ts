@@ -3,6 +3,7 @@ import { LibraryError, promote } from "../../library";
 import type { Intentflow } from "../../service";
 import { endpoint } from "../endpoint";
 import { ApiError } from "../errors";
+import { ErrorBody } from "../schemas";
 
 const LibraryParamView = z.object({
   name: z.string(),
@@ -27,6 +28,7 @@ const LibraryEntryView = z.object({
     .object({
       runs: z.number().int(),
       finished: z.number().int(),
+      succeeded: z.number().int(),
       successRate: z.number().nullable(),
       medianDurationMs: z.number().nullable(),
     })
@@ -43,7 +45,13 @@ const PromoteBody = z
   })
   .strict();
 
-const STATUS = { not_found: 404, not_approved: 409, name_taken: 409, hosts_widened: 409 } as const;
+const STATUS = {
+  not_found: 404,
+  not_approved: 409,
+  name_taken: 409,
+  already_promoted: 409,
+  hosts_widened: 409,
+} as const;
 
 export const libraryEndpoints = (svc: Intentflow) => [
   endpoint({
@@ -54,7 +62,14 @@ export const libraryEndpoints = (svc: Intentflow) => [
     tag: "review",
     role: "reviewer",
     body: PromoteBody,
-    responses: { 201: { description: "the library entry", schema: z.object({ entry: LibraryEntryView }) } },
+    responses: {
+      201: { description: "the library entry", schema: z.object({ entry: LibraryEntryView }) },
+      409: {
+        description:
+          "not_approved (only approved versions are promoted), name_taken, or already_promoted (the version has an entry)",
+        schema: ErrorBody,
+      },
+    },
     handle: async ({ body }, c) => {
       const actor = c.get("actor");
       try {
