@@ -98,4 +98,27 @@ describe.each(QUEUE_BACKENDS)("job queue on $name", (backend) => {
       expect(Object.keys(ranBy)).toHaveLength(60);
       expect(new Set(results)).toEqual(new Set(["a", "b"]));
     });
+
+  if (backend.name !== "memory")
+    it("hands results and errors to a caller in another instance as they happen, not at the next sweep", async () => {
+      const [caller, worker] = await queues(2);
+      worker!.process<number, number>(
+        "remote",
+        async (n) => {
+          if (n < 0) throw new Error("negative");
+          return n * 2;
+        },
+        { concurrency: 2 },
+      );
+      // The caller has no worker for this lane: every result comes from the other instance.
+      // Missed outcomes are looked up after 2 s; each of these must arrive well before that.
+      for (let i = 1; i <= 5; i++) {
+        const t = performance.now();
+        expect(await caller!.run<number, number>("remote", i, { jobId: `remote-${i}` })).toBe(i * 2);
+        expect(performance.now() - t).toBeLessThan(1_500);
+      }
+      const t = performance.now();
+      await expect(caller!.run("remote", -1)).rejects.toThrow("negative");
+      expect(performance.now() - t).toBeLessThan(1_500);
+    });
 });
