@@ -53,6 +53,7 @@ const WATCH_MS = 25;
 /** Contexts kept prepared, per memory limit (each in an isolate of its own). */
 const PREPARED = 2;
 const MAX_ERROR = 10_000;
+const MB = 1024 * 1024;
 /** Runs one isolate serves, one after another, each in a fresh context. */
 export const MAX_RUNS_PER_ISOLATE = 64;
 /** An isolate whose heap is fuller than this after a run is disposed rather than reused. */
@@ -82,15 +83,14 @@ type Prepared = {
 
 let hosts = 0;
 
-async function newHost(memoryMb: number): Promise<Host> {
-  const [text, cachedData] = await Promise.all([runtimeScript(), runtimeCodeCache()]);
+function newHost(memoryMb: number, text: string, cachedData: ivm.ExternalCopy<ArrayBuffer> | null): Host {
   const isolate = new ivm.Isolate({ memoryLimit: memoryMb });
   try {
     // Our own runtime's code cache, made in this process (runtime-script.ts); flows never get one.
-    const runtime = (await isolate.compileScript(text, {
+    const runtime = isolate.compileScriptSync(text, {
       filename: RUNTIME_FILENAME,
       ...(cachedData ? { cachedData } : {}),
-    })) as ivm.Script & { cachedDataRejected?: boolean };
+    }) as ivm.Script & { cachedDataRejected?: boolean };
     if (cachedData && runtime.cachedDataRejected) dropRuntimeCodeCache();
     return { id: ++hosts, isolate, memoryMb, runs: 0, runtime };
   } catch (e) {
@@ -99,24 +99,26 @@ async function newHost(memoryMb: number): Promise<Host> {
   }
 }
 
-/** A fresh context in `host` with the SDK runtime evaluated and the bridge globals taken. */
-async function prepare(host: Host): Promise<Prepared> {
-  const { isolate } = host;
+/**
+ * Fills a fresh context of `host`: the SDK runtime evaluated, the bridge globals taken.
+ * Synchronous: it runs only right after the context was made, when nothing else is queued on
+ * this isolate (no run has it), so the calls do not wait and each is short.
+ */
+function fill(host: Host, context: ivm.Context): Prepared {
   const holder: Prepared["holder"] = { bridge: null };
-  const context = await isolate.createContext();
   try {
     const global = context.global;
     // `ignored`: the guest gets no promise back, so nothing resumes in the isolate later.
-    await global.set(
+    global.setSync(
       GLOBALS.send,
       new ivm.Callback((json: string) => holder.bridge?.receive(json), { ignored: true }),
     );
-    await host.runtime.run(context, { timeout: 5_000 });
+    host.runtime.runSync(context, { timeout: 5_000 });
     // Taken by the host and removed from the global scope before any flow code runs.
-    const deliver = await global.get(GLOBALS.deliver, { reference: true });
-    const start = await global.get(GLOBALS.start, { reference: true });
-    await global.delete(GLOBALS.deliver);
-    await global.delete(GLOBALS.start);
+    const deliver = global.getSync(GLOBALS.deliver, { reference: true });
+    const start = global.getSync(GLOBALS.start, { reference: true });
+    global.deleteSync(GLOBALS.deliver);
+    global.deleteSync(GLOBALS.start);
     return { host, context, deliver, start, holder };
   } catch (e) {
     context.release();
@@ -124,28 +126,30 @@ async function prepare(host: Host): Promise<Prepared> {
   }
 }
 
+/** A new isolate with a prepared context; making the context (the costly part) happens off this thread. */
 async function prepareFresh(memoryMb: number): Promise<Prepared> {
-  const host = await newHost(memoryMb);
+  const [text, cachedData] = await Promise.all([runtimeScript(), runtimeCodeCache()]);
+  const host = newHost(memoryMb, text, cachedData);
   try {
-    return await prepare(host);
+    return fill(host, await host.isolate.createContext());
   } catch (e) {
-    if (!host.isolate.isDisposed) host.isolate.dispose();
+    dispose(host);
     throw e;
   }
 }
 
-type Ready = { list: Promise<Prepared>[]; recycling: number };
+type Ready = { list: Promise<Prepared>[] };
 const ready = new Map<number, Ready>();
 
 function readyFor(memoryMb: number): Ready {
   let r = ready.get(memoryMb);
-  if (!r) ready.set(memoryMb, (r = { list: [], recycling: 0 }));
+  if (!r) ready.set(memoryMb, (r = { list: [] }));
   return r;
 }
 
 function refill(memoryMb: number): void {
   const r = readyFor(memoryMb);
-  while (r.list.length + r.recycling < PREPARED) {
+  while (r.list.length < PREPARED) {
     const next = prepareFresh(memoryMb);
     next.catch(() => {
       const i = r.list.indexOf(next);
@@ -185,40 +189,40 @@ function dispose(host: Host): void {
 
 /**
  * After a run that succeeded: its context is released and, if the isolate may serve again
- * (see the top of this file), a fresh context is made in it and offered to the next run.
- * The probe comes first and is bounded; only once it has answered is the new context offered
- * (a run waiting for it waits for a few hops of work, never for an isolate still busy).
+ * (see the top of this file), a fresh context is made in it and offered to the next run at
+ * once (a run that takes it waits for the context). Making the context is also the probe: it
+ * is queued behind anything the last run left on the isolate's thread and must be done within
+ * RECYCLE_WAIT_MS, or the isolate is disposed (and whoever took it gets a new isolate).
  */
 function recycle(p: Prepared): void {
   const { host } = p;
   if (host.isolate.isDisposed) return;
   release(p);
   const r = readyFor(host.memoryMb);
-  if (host.runs >= MAX_RUNS_PER_ISOLATE || r.list.length + r.recycling >= PREPARED) return dispose(host);
-  r.recycling++;
+  if (host.runs >= MAX_RUNS_PER_ISOLATE || r.list.length >= PREPARED) return dispose(host);
   let timer: NodeJS.Timeout | undefined;
-  const late = new Promise<null>((resolve) => {
-    timer = setTimeout(() => resolve(null), RECYCLE_WAIT_MS);
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error("the isolate did not answer in time")), RECYCLE_WAIT_MS);
   });
-  const limit = host.memoryMb * 1024 * 1024 * RECYCLE_HEAP_FRACTION;
-  const probed = (heap: ivm.HeapStatistics | null) => {
+  const made = host.isolate.createContext();
+  made.catch(() => undefined);
+  const next = Promise.race([made, late]).then((context) => {
     clearTimeout(timer);
-    r.recycling--;
-    if (!heap || heap.used_heap_size + heap.externally_allocated_size > limit || host.isolate.isDisposed) {
-      dispose(host);
-      refill(host.memoryMb);
-      return;
+    const heap = host.isolate.getHeapStatisticsSync();
+    if (heap.used_heap_size + heap.externally_allocated_size > host.memoryMb * MB * RECYCLE_HEAP_FRACTION) {
+      context.release();
+      throw new Error("the isolate's heap is too full to reuse");
     }
-    const next = prepare(host);
-    next.catch(() => {
-      dispose(host);
-      const i = r.list.indexOf(next);
-      if (i >= 0) r.list.splice(i, 1);
-      refill(host.memoryMb);
-    });
-    r.list.push(next);
-  };
-  Promise.race([host.isolate.getHeapStatistics(), late]).then(probed, () => probed(null));
+    return fill(host, context);
+  });
+  next.catch(() => {
+    clearTimeout(timer);
+    dispose(host);
+    const i = r.list.indexOf(next);
+    if (i >= 0) r.list.splice(i, 1);
+    refill(host.memoryMb);
+  });
+  r.list.push(next);
 }
 
 /** Prepares isolates for this memory limit ahead of the first run. */
@@ -318,8 +322,11 @@ export async function runInIsolate(
   if (!reusable) setImmediate(() => !isolate.isDisposed && isolate.dispose());
   await bridge.close(CALL_GRACE_MS);
   closeOpenSteps(bridge, result);
-  // After the caller has had the result: the next context is prepared off this run's path.
-  setImmediate(() => (reusable ? recycle(prepared) : refill(limits.memoryMb)));
+  // The isolate's next context is asked for now (made on the isolate's thread, not this one),
+  // so that it is on offer before the caller can start another run. A new isolate blocks this
+  // thread for most of a millisecond: that waits until the caller has had the result.
+  if (reusable) recycle(prepared);
+  else setImmediate(() => refill(limits.memoryMb));
   return result;
 }
 

@@ -13,7 +13,7 @@ import { parseCall } from "../capabilities/calls";
 import { hostOf } from "./bridge";
 import { runtimeScript } from "./runtime-script";
 import type { FlowEvent, RunFlowOptions, RunFlowResult } from "./types";
-import type { FromWorker, ToWorker, WireCallContext } from "./worker-protocol";
+import type { FromWorker, ToWorker, WireBundle, WireCallContext } from "./worker-protocol";
 
 const WORKER_ENTRY = fileURLToPath(new URL("./worker.ts", import.meta.url));
 
@@ -26,13 +26,23 @@ type Run = {
   onAbort: () => void;
 };
 
-type Worker = { child: ChildProcess; runs: Map<number, Run>; ready: Promise<void> };
+type Worker = {
+  child: ChildProcess;
+  runs: Map<number, Run>;
+  ready: Promise<void>;
+  /** Bundles this worker holds, oldest use first: bundle text → id and the source map sent with it. */
+  bundles: Map<string, { id: number; sourceMap: string | null }>;
+};
+
+/** Bundles a worker keeps (the parent evicts the least recently run). */
+const WORKER_BUNDLES = 64;
 
 export type PoolOptions = { size?: number; prewarmMb?: number };
 
 export class SandboxPool {
   private readonly workers: Worker[] = [];
   private nextRun = 0;
+  private nextBundle = 0;
   private closed = false;
   private readonly size: number;
   private readonly prewarmMb: number;
@@ -69,18 +79,37 @@ export class SandboxPool {
       worker.child.channel?.ref();
       options.signal?.addEventListener("abort", run.onAbort, { once: true });
       if (options.signal?.aborted) run.onAbort();
+      const bundle = this.wireBundle(worker, options.bundle, options.sourceMap ?? null);
       void worker.ready.then(() =>
         this.post(worker, {
           type: "run",
           runId,
-          bundle: options.bundle,
-          sourceMap: options.sourceMap ?? null,
+          bundle,
           params: options.params,
           allowedHosts: [...options.allowedHosts],
           limits: options.limits,
         }),
       );
     });
+  }
+
+  /** The bundle as this worker gets it: by id if it has it, else in full (evicting the oldest). */
+  private wireBundle(worker: Worker, bundle: string, sourceMap: string | null): WireBundle {
+    const known = worker.bundles.get(bundle);
+    worker.bundles.delete(bundle);
+    if (known && known.sourceMap === sourceMap) {
+      worker.bundles.set(bundle, known);
+      return { id: known.id };
+    }
+    const forget = known ? [known.id] : [];
+    const id = ++this.nextBundle;
+    worker.bundles.set(bundle, { id, sourceMap });
+    for (const [oldest, { id: old }] of worker.bundles) {
+      if (worker.bundles.size <= WORKER_BUNDLES) break;
+      worker.bundles.delete(oldest);
+      forget.push(old);
+    }
+    return { id, code: { bundle, sourceMap }, ...(forget.length ? { forget } : {}) };
   }
 
   /** Stops the workers; runs still in them end "failed". */
@@ -107,7 +136,7 @@ export class SandboxPool {
     const runs = new Map<number, Run>();
     let markReady: () => void = () => {};
     const ready = new Promise<void>((resolve) => (markReady = resolve));
-    const worker: Worker = { child, runs, ready };
+    const worker: Worker = { child, runs, ready, bundles: new Map() };
     child.on("message", (m: FromWorker) => {
       if (m.type !== "ready") return this.receive(worker, m);
       markReady();

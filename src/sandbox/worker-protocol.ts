@@ -1,10 +1,19 @@
 /** Messages between the parent (src/sandbox/pool.ts) and a sandbox worker process (worker.ts). */
 import type { CapabilityCall, FlowEvent, RunFlowResult, RunLimits } from "./types";
 
+/**
+ * A bundle (with its source map) travels to a worker once: later runs of it name it by id.
+ * The parent decides what the worker keeps (`forget`), so both sides agree without asking.
+ */
+export type WireBundle = {
+  id: number;
+  code?: { bundle: string; sourceMap: string | null };
+  forget?: number[];
+};
+
 export type WorkerRun = {
   runId: number;
-  bundle: string;
-  sourceMap: string | null;
+  bundle: WireBundle;
   params: Record<string, unknown>;
   allowedHosts: readonly string[];
   limits: RunLimits;

@@ -24,12 +24,23 @@ function fromReply(error: { code: string; message: string } | undefined): Error 
   });
 }
 
+/** Bundles the parent has sent, by id; it says which to forget. */
+const bundles = new Map<number, { bundle: string; sourceMap: string | null }>();
+
 async function run(message: WorkerRun): Promise<void> {
-  const { runId } = message;
+  const { runId, bundle: wire } = message;
+  if (wire.code) bundles.set(wire.id, wire.code);
+  const code = bundles.get(wire.id);
+  for (const id of wire.forget ?? []) bundles.delete(id);
+  if (!code) {
+    send({ type: "done", runId, result: { status: "failed", error: "the sandbox lost the flow's bundle" } });
+    return;
+  }
   const cancel = new AbortController();
   cancels.set(runId, cancel);
   const result = await runInIsolate({
     ...message,
+    ...code,
     isolation: "in-process",
     signal: cancel.signal,
     onEvent: (event) => send({ type: "event", runId, event }),

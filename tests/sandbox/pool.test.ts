@@ -1,5 +1,6 @@
 import { afterAll, describe, expect, it } from "vitest";
 import { compileSource } from "../../src/compile";
+import { bundleFlow } from "../../src/compile/bundle";
 import { type RunFlowOptions, SandboxPool } from "../../src/sandbox/runner";
 import { plainFlow } from "./hostile/harness";
 
@@ -53,6 +54,40 @@ describe("the sandbox worker pool", () => {
     expect(pool.pids).not.toContain(first);
     const after = await pool.run(options(await bundle('await ssh.exec("web1", "uptime");'), call));
     expect(after).toEqual({ status: "succeeded", error: null });
+  });
+
+  it("sends each bundle to a worker once, then names it; a forgotten one is sent again", async () => {
+    const small = new SandboxPool({ size: 1 });
+    try {
+      const flows = await Promise.all(
+        Array.from({ length: 70 }, (_, i) =>
+          bundleFlow(
+            `import { defineFlow, log } from "intentflow:sdk";\nexport default defineFlow({ name: "f${i}" }, async () => {\n  log("flow ${i}");\n  if (${i} % 10 === 0) throw new Error("boom ${i}");\n});\n`,
+          ),
+        ),
+      );
+      const runOne = async (i: number, sourceMap: string | null = flows[i]!.bundle!.map) => {
+        const logs: string[] = [];
+        const result = await small.run({
+          ...options(flows[i]!.bundle!.code, async () => null),
+          sourceMap,
+          onEvent: (e) => void (e.type === "log" && logs.push(e.message)),
+        });
+        return { result, logs };
+      };
+      // Every flow once (more than the worker keeps), then the first ones again.
+      for (const i of [...flows.keys(), 0, 1, 10, 69, 69]) {
+        const { result, logs } = await runOne(i);
+        expect(logs).toEqual([`flow ${i}`]);
+        if (i % 10 === 0) expect(result.error).toMatch(new RegExp(`^boom ${i} \\(flow\\.ts:4:\\d+\\)$`));
+        else expect(result).toEqual({ status: "succeeded", error: null });
+      }
+      // The same bundle without its source map: still runs, and says no TypeScript position.
+      expect((await runOne(10, null)).result.error).toBe("boom 10");
+      expect((await runOne(10)).result.error).toMatch(/^boom 10 \(flow\.ts:4:\d+\)$/);
+    } finally {
+      await small.close();
+    }
   });
 
   it("gives workers no environment beyond PATH and Node's IPC channel", async () => {
