@@ -1,3 +1,4 @@
+import { readdirSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import { createCompiler } from "../../src/compile";
 import { FlowTypeChecker } from "../../src/compile/typecheck";
@@ -135,5 +136,90 @@ describe("source policy", () => {
     expect(out.bundle).toBeNull();
     expect(out.hash).toBeNull();
     expect(out.diagnostics[0]).toMatchObject({ code: "policy/global", line: 4 });
+  });
+});
+
+describe("warm checker", () => {
+  // Every answer of the warm checker must be the one a fresh program gives.
+  const fresh = new FlowTypeChecker(undefined, { warm: false });
+  const FIXTURES = readdirSync(new URL("../../fixtures/plans/", import.meta.url))
+    .filter((f) => f.endsWith(".json"))
+    .map((f) => f.replace(/\.json$/, ""));
+
+  it("vouches for clean generated flows, as a fresh program does", async () => {
+    const warm = new FlowTypeChecker();
+    for (const name of FIXTURES) {
+      const plan = fixturePlan(name);
+      // A plan that passes one host's output to a hostless step needs a single host.
+      let { source } = await compiler.compilePlan(plan, sameTargets(plan, ["web1", "web2"]));
+      if (!source) ({ source } = await compiler.compilePlan(plan, sameTargets(plan, ["web1"])));
+      expect(source, name).toContain("defineFlow");
+      expect(fresh.check(source), name).toEqual([]);
+      expect(warm.check(source), name).toEqual([]);
+    }
+    // All but the first, which had no warm checker yet.
+    expect(warm.warmAnswers).toBe(FIXTURES.length - 1);
+  });
+
+  const cases: [string, string][] = [
+    ["a type error", flow("  const n: number = params.who;")],
+    ["a misspelt SDK name", flow("  await lgo('x');")],
+    ["an unused @ts-expect-error", flow("  // @ts-expect-error\n  await log('fine');")],
+    ["a used @ts-expect-error", flow("  // @ts-expect-error\n  const n: number = params.who;")],
+    ["@ts-nocheck over a type error", `// @ts-nocheck\n${flow("  const n: number = params.who;")}`],
+    ["@ts-ignore", flow("  // @ts-ignore\n  await log(1);")],
+    ["a script, not a module", 'const x: number = 1;\nconst y: string = "a";\n'],
+    [
+      "a reference to a missing file",
+      `/// <reference path="./nowhere.d.ts" />\n${flow("  await log('x');")}`,
+    ],
+    ["a reference to the DOM lib", `/// <reference lib="dom" />\n${flow("  await log(document.title);")}`],
+    [
+      "a global augmentation clashing with the lib",
+      flow("  await log('x');", "declare global { const Array: number; }"),
+    ],
+    [
+      "an augmentation of the SDK",
+      flow("  await extra();", 'declare module "intentflow:sdk" { export function extra(): Promise<void>; }'),
+    ],
+    ["an import of another module", flow("  await log(x);", 'import { x } from "./other";')],
+    ["a policy violation", flow("  eval('1');")],
+  ];
+
+  it.each(cases)("answers like a fresh program for %s", (_, source) => {
+    const warm = new FlowTypeChecker();
+    const clean = flow("  await log('clean');");
+    // A flow using the DOM: only a checker that was told of the DOM lib would let it pass.
+    const dom = flow("  await log(document.title);");
+    // Clean flows around the case: what the warm checker learnt from one must not leak.
+    expect(warm.check(clean)).toEqual([]);
+    expect(warm.check(clean)).toEqual([]);
+    expect(warm.check(source)).toEqual(fresh.check(source));
+    expect(warm.check(dom)).toEqual(fresh.check(dom));
+    expect(warm.check(clean)).toEqual([]);
+    expect(warm.check(source)).toEqual(fresh.check(source));
+    expect(warm.check(dom)).toEqual(fresh.check(dom));
+    expect(fresh.check(dom)).not.toEqual([]);
+  });
+
+  it("keeps flows apart: the same names in two flows are no duplicates", () => {
+    const warm = new FlowTypeChecker();
+    const a = flow("  const target = 'web1';\n  await log(target);", "const shared = 1;\nexport { shared };");
+    expect(warm.check(a)).toEqual([]);
+    expect(warm.check(a)).toEqual([]);
+    expect(warm.check(a)).toEqual([]);
+    expect(warm.warmAnswers).toBe(2);
+  });
+
+  it("stays right across replaced warm checkers", () => {
+    const warm = new FlowTypeChecker(undefined, { warmChecksPerProgram: 3 });
+    for (let i = 0; i < 10; i++) {
+      const source =
+        i % 4 === 3 ? flow(`  const n${i}: number = params.who;`) : flow(`  await log("run ${i}");`);
+      expect(warm.check(source)).toEqual(fresh.check(source));
+    }
+    // Fresh programs: the first check (no warm checker yet) and the erroneous 3 and 7 (7 being
+    // also the fourth check after the program of 3, past its three warm checks).
+    expect(warm.warmAnswers).toBe(7);
   });
 });
