@@ -1,4 +1,4 @@
-import { readFileSync } from "node:fs";
+import { readdirSync, readFileSync } from "node:fs";
 import ivm from "isolated-vm";
 import { compileSource } from "../src/compile";
 import { type RunFlowOptions, runFlow, sandboxPool } from "../src/sandbox/runner";
@@ -35,6 +35,20 @@ function rssMb(pids: number[]): number {
     kb += Number(m?.[1] ?? 0);
   }
   return kb / 1024;
+}
+
+/** CPU time (ms) the processes' threads have had so far: the same on a busy machine or a quiet one. */
+function cpuMs(pids: number[]): number {
+  let ns = 0;
+  for (const pid of pids)
+    for (const task of readdirSync(`/proc/${pid}/task`)) {
+      try {
+        ns += Number(readFileSync(`/proc/${pid}/task/${task}/schedstat`, "utf8").split(" ")[0]);
+      } catch {
+        // the thread ended meanwhile
+      }
+    }
+  return ns / 1e6;
 }
 
 async function bundleOf(source: string): Promise<string> {
@@ -100,10 +114,19 @@ const bench: Benchmark = {
       await fn();
       into.push(performance.now() - t);
     };
+    // CPU time per run, all threads of this process and the workers: wall-clock figures on a
+    // shared two-core machine move with whatever else runs; this moves much less.
+    const cpu = { floor: 0, in: 0, pool: 0 };
+    const cpuOf = async (key: keyof typeof cpu, into: number[], fn: () => unknown) => {
+      const pids = [process.pid, ...sandboxPool().pids];
+      const c0 = cpuMs(pids);
+      into.push(...(await sample(N / ROUNDS, fn)));
+      cpu[key] += cpuMs(pids) - c0;
+    };
     for (let round = 0; round < ROUNDS; round++) {
-      floor.push(...(await sample(N / ROUNDS, rawFloor)));
-      backIn.push(...(await sample(N / ROUNDS, inProcess)));
-      backPool.push(...(await sample(N / ROUNDS, pooledRun)));
+      await cpuOf("floor", floor, rawFloor);
+      await cpuOf("in", backIn, inProcess);
+      await cpuOf("pool", backPool, pooledRun);
       for (let i = 0; i < SPACED / ROUNDS; i++) {
         await timed(spacedIn, inProcess);
         await timed(spacedPool, pooledRun);
@@ -114,6 +137,12 @@ const bench: Benchmark = {
     const [floor50, floor95] = stats("raw isolated-vm floor", floor);
     const [in50, in95] = stats("runFlow in-process, back to back", backIn);
     const [pool50, pool95] = stats("runFlow in a worker process, back to back", backPool);
+    const cpuFigure = (label: string, total: number): Figure => ({
+      metric: `CPU per run, ${label}`,
+      value: round(total / N, 3),
+      unit: "ms",
+    });
+    const cpuFloor = cpuFigure("raw isolated-vm floor", cpu.floor);
 
     // Throughput: 2,000 trivial runs, 64 in flight, over the pool's workers.
     const total = 2_000;
@@ -156,6 +185,9 @@ const bench: Benchmark = {
       versus(sin95!, floor95!),
       versus(spool50!, floor50!),
       versus(spool95!, floor95!),
+      cpuFloor,
+      versus(cpuFigure("runFlow in-process, back to back", cpu.in), cpuFloor),
+      versus(cpuFigure("runFlow in a worker process (service + worker), back to back", cpu.pool), cpuFloor),
       {
         metric: `runs/s, worker pool of ${sandboxPool().pids.length}`,
         value: round(perSecond, 0),

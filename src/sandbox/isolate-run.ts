@@ -17,25 +17,30 @@
  * - Objects: none are shared. A context's code reaches another context's objects only through
  *   a reference someone hands it, and nothing does: the host gives each context its own send
  *   Callback, keeps the deliver/start References to itself and releases them with the
- *   context; isolated-vm settles the start promise with its own builtins in the run's context.
+ *   context; isolated-vm settles the start promise with functions it makes in the run's own
+ *   context. isolated-vm's per-isolate default context (where it compiles scripts) hands no
+ *   object to guest code: compile errors are copied out to the host.
  * - The heap and its limit: garbage of an earlier run is collected before V8 declares the
  *   limit reached, and a finished context is unreachable once released (nothing above holds
  *   it). An isolate is reused only after a run that succeeded and left its heap small
  *   (RECYCLE_HEAP_FRACTION of the limit), at most MAX_RUNS_PER_ISOLATE times.
- * - Code running after the run: none can. The run ended when isolated-vm settled its start
- *   promise, after the task's microtask checkpoint drained; the bridge is closed before the
- *   next context is made, the send Callback is `ignored` (no promise comes back into the
- *   isolate to resume code later), and there are no timers, WeakRef, FinalizationRegistry,
- *   Atomics or WebAssembly (determinism.ts). Belt and braces: before a new context is made,
- *   a probe must get the isolate's thread within RECYCLE_WAIT_MS (a context still running
- *   anything would hold it), or the isolate is disposed.
+ * - Code of a finished run: the run ended when isolated-vm settled its start promise, after
+ *   that task's microtask checkpoint drained. What can still enter the old context is a reply
+ *   already on its way to it when the run ended (the bridge drops any later one); the send
+ *   Callback is `ignored`, so no acknowledgement comes back into the isolate, and there are no
+ *   timers, WeakRef, FinalizationRegistry, Atomics or WebAssembly (determinism.ts). The next
+ *   context is asked for only after the bridge has closed, so it is queued on the isolate's
+ *   thread behind any such reply; if it is not made within RECYCLE_WAIT_MS (old code still
+ *   running), the isolate is disposed. Once it is made, nothing is left that can call into
+ *   the old context.
  * - Per-isolate state visible from JavaScript: the Symbol.for registry (symbols are
  *   primitives: they hold no properties and the registry cannot be listed, so a key carries
- *   nothing across) and V8's compilation cache (code, not values). tests/sandbox/reuse.test.ts
- *   plants everything a run can (globals, prototypes, builtins, Symbol.for, RegExp statics,
- *   Error hooks, promise hooks, pending work) and checks that the next run in the same
- *   isolate sees none of it.
- * - Any other end (failed, limits, cancelled, crashed): the isolate is disposed, as before.
+ *   nothing across) and V8's compilation cache (code, not values). The hostile suite
+ *   (tests/sandbox/hostile/reuse.test.ts) plants everything a run can (globals, prototypes,
+ *   builtins, Symbol.for, RegExp statics, Error and promise hooks, pending work) and checks
+ *   that the next run in the same isolate sees what a run in a new isolate sees; and leaves a
+ *   reply's continuation spinning in the old context, which must never reach a later run.
+ * - Any other end (failed, a limit, cancelled, crashed): the isolate is disposed.
  */
 import ivm from "isolated-vm";
 import { BUNDLE_FILENAME, GLOBALS, RUNTIME_FILENAME, type WireStartResult } from "../../sandbox/protocol";

@@ -206,6 +206,25 @@ describe("an isolate serving several runs", () => {
     }
   });
 
+  it("never hands on an isolate still running a finished run's code", async () => {
+    // Returns at once, leaving a call whose reply (answered at once) may reach the isolate in
+    // the moment between the run's end and its bridge closing; the reply's continuation spins.
+    const spinner = await bundle(
+      flow("spin-after", `void ssh.exec("web1", "x").then(() => { for (;;) {} });`),
+    );
+    const ok = await bundle(flow("ok", ""));
+    for (let i = 0; i < 10; i++) {
+      const left = await run(spinner, 48);
+      expect(left.result).toEqual({ status: "succeeded", error: null });
+      for (let j = 0; j < 3; j++) {
+        const t = performance.now();
+        const next = await run(ok, 48);
+        expect(next.result).toEqual({ status: "succeeded", error: null });
+        expect(performance.now() - t).toBeLessThan(1_000);
+      }
+    }
+  });
+
   it("reuses an isolate at most MAX_RUNS_PER_ISOLATE times", async () => {
     const ok = await bundle(
       'import { defineFlow } from "intentflow:sdk";\nexport default defineFlow({ name: "ok" }, async () => {});\n',
