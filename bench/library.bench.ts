@@ -1,5 +1,6 @@
 import { readFileSync } from "node:fs";
 import { loadScenario, startLlmReplayServer } from "../fixtures/llm/replay-server";
+import { systemPrompt } from "../src/plan/repair";
 import { NGINX_HOSTS, startStack } from "../tests/helpers/stack";
 import { type Benchmark, type Figure, percentile, round, sample, versus } from "./lib";
 
@@ -17,7 +18,7 @@ const SERVICE_CHECK = JSON.parse(
 
 const bench: Benchmark = {
   name: "library",
-  description: `POST /v1/intents, ${SAMPLES} each: a library hit vs the LLM path (replayed, ${LLM_DELAY_MS} ms per reply)`,
+  description: `POST /v1/intents, ${SAMPLES} each: a library hit vs the LLM path (replayed, ${LLM_DELAY_MS} ms per reply, with the library's closest entry as a prompt example); a library flow asked for on wider hosts (a new version pending review)`,
   async run() {
     const reply = loadScenario("nginx-restart", "openai")[0]!;
     const llm = await startLlmReplayServer({
@@ -31,7 +32,14 @@ const bench: Benchmark = {
         OPENAI_BASE_URL: `${llm.url}/v1`,
         LOG_LEVEL: "silent",
       },
-      NGINX_HOSTS,
+      // web3…web12 exist so that each widening sample asks for a reach not asked for before.
+      [
+        ...NGINX_HOSTS,
+        ...Array.from({ length: SAMPLES }, (_, i) => ({
+          name: `web${i + 3}`,
+          services: { nginx: "active" as const },
+        })),
+      ],
     );
     try {
       const created = await stack.call("POST", "/v1/plans", SERVICE_CHECK);
@@ -59,6 +67,21 @@ const bench: Benchmark = {
         ask("check nginx on web1 and web2 and restart it where it is down", "openai"),
       );
       const llmCalls = llm.calls - callsBefore;
+      // The system message each planned intent sent, against the prompt without library examples.
+      const sent = llm.requests
+        .filter((r) => r.method === "POST")
+        .map((r) => (r.body as { messages: { role: string; content: string }[] }).messages[0]!.content);
+      const plain = await systemPrompt(stack.svc.inventory.describe());
+      const withExamples = sent.filter((m) => m !== plain);
+
+      let k = 3;
+      const widened = await sample(SAMPLES, async () => {
+        const res = await stack.call("POST", "/v1/intents", { text: `check nginx on web1 web2 web${k++}` });
+        if (res.status !== 201 || res.body.library?.approval !== "required")
+          throw new Error(
+            `expected a widened version, got ${res.status} ${JSON.stringify(res.body).slice(0, 300)}`,
+          );
+      });
 
       const base: Figure = { metric: "LLM path p50", value: round(percentile(planned, 50), 2), unit: "ms" };
       return [
@@ -68,6 +91,37 @@ const bench: Benchmark = {
         { metric: "library hit p95", value: round(percentile(hit, 95), 2), unit: "ms" },
         { metric: "LLM calls for the library hits", value: callsBefore, unit: "calls" },
         { metric: "LLM calls for the planned intents", value: llmCalls, unit: "calls" },
+        versus(
+          {
+            metric: "wider hosts → new version pending review p50",
+            value: round(percentile(widened, 50), 2),
+            unit: "ms",
+          },
+          base,
+        ),
+        {
+          metric: "wider hosts → new version pending review p95",
+          value: round(percentile(widened, 95), 2),
+          unit: "ms",
+        },
+        {
+          metric: "LLM calls for the widened intents",
+          value: llm.calls - callsBefore - llmCalls,
+          unit: "calls",
+        },
+        {
+          metric: "planned intents whose prompt held library examples",
+          value: withExamples.length,
+          unit: "requests",
+        },
+        {
+          metric: "system prompt with the library example",
+          value: withExamples[0]?.length ?? 0,
+          unit: "chars",
+          baseline: "system prompt without",
+          ratio: round((withExamples[0]?.length ?? 0) / plain.length, 3),
+        },
+        { metric: "system prompt without", value: plain.length, unit: "chars" },
       ];
     } finally {
       await stack.close();

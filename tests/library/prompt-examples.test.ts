@@ -18,7 +18,7 @@ const SERVICE_CHECK = JSON.parse(
   readFileSync(new URL("../../fixtures/library/service-check.plan.json", import.meta.url), "utf8"),
 );
 const SECTION = "# Flows this team has reviewed and approved";
-/** Scores 0.67 against the service check's examples: below reuse, above the example floor. */
+/** Scores 0.5 against the service check's examples: below reuse (0.75), above the example floor (0.3). */
 const CLOSE = "check nginx on web1 and web2 and restart it where it is down";
 
 type Chat = { messages: { role: string; content: string }[] };
