@@ -79,7 +79,7 @@ export async function runHostile(body: string, options: { inProcess?: boolean } 
   runs.push(runOne("unchecked/process", unchecked.bundle!.code, "process"));
   if (options.inProcess !== false)
     runs.push(runOne("unchecked/in-process", unchecked.bundle!.code, "in-process"));
-  // At once: each run has its own isolate, and limits are per run.
+  // At once: runs at the same time never share an isolate, and limits are per run.
   const outcomes = await Promise.all(runs);
   return outcomes;
 }
