@@ -50,6 +50,12 @@ type Pending = {
 /** What a job carries: the caller's data and which BullQueue added it. */
 type Envelope = { origin: string; data: unknown };
 
+/** The caller's data; a job added before jobs carried an envelope is its own data. */
+function payload(data: unknown): unknown {
+  const e = data as Partial<Envelope> | null;
+  return e && typeof e === "object" && typeof e.origin === "string" && "data" in e ? e.data : data;
+}
+
 /** What a worker publishes when it finishes a job another process added. */
 type OutcomeBody = { ok: true; value: unknown } | { ok: false; error: string };
 type Outcome = OutcomeBody & { jobId: string };
@@ -193,7 +199,7 @@ export class BullQueue implements JobQueue {
       const waiting = job.id ? lane.pending.get(job.id) : undefined;
       if (waiting) waiting.local = true;
       try {
-        const result = await lane.handler!((job.data as Envelope).data);
+        const result = await lane.handler!(payload(job.data));
         // A caller in this process gets the result now, without the round trip through events.
         if (job.id) lane.pending.get(job.id)?.resolve(result);
         return result;
