@@ -1,7 +1,7 @@
 import { randomUUID } from "node:crypto";
 import type { CompiledFlow } from "./compile";
 import type { Inventory } from "./inventory/types";
-import { consultLibrary, LibraryError, type LibraryReuse, widenedPlan } from "./library";
+import { consultLibrary, LibraryError, type LibraryReuse, planOnHosts, plannerExamples } from "./library";
 import { parsePlanInput } from "./plan/input";
 import type { PlanProvider } from "./plan/provider";
 import type { Plan } from "./plan/schema";
@@ -9,6 +9,7 @@ import { runnableHash } from "./review/hash";
 import type { CommandPolicy } from "./capabilities/command-policy";
 import { type ApprovalPolicy, assessPlan, autoApproves } from "./review/policy";
 import { type EnginePreference, type RouteDecision, route } from "./route";
+import { StoreConflictError } from "./store/errors";
 import type { FlowVersionRecord, PlanRecord, Store } from "./store/types";
 
 /**
@@ -65,7 +66,8 @@ export type LibraryAnswerView = {
   /** Values for the run's params, read from the intent. */
   params: Record<string, unknown>;
   /**
-   * "carried_over": `flow` is approved code reused as it is, ready to run;
+   * "carried_over": `flow` is approved code reused as it is (or, narrowed, the same code for a
+   * subset of its hosts), ready to run;
    * "required": `flow` is a new version (wider hosts) pending review, to approve before it runs.
    */
   approval: "carried_over" | "required";
@@ -75,6 +77,16 @@ export type LibraryAnswerView = {
     outside: string[];
     approvedHosts: string[];
     /** false: an identical version for these hosts existed already and is answered instead. */
+    created: boolean;
+  };
+  /**
+   * Set when the intent named a strict subset of the entry's approved hosts: `flow` is a version
+   * of the same flow for just those hosts, approved by carrying the entry version's approval over.
+   */
+  narrowed?: {
+    hosts: string[];
+    approvedHosts: string[];
+    /** false: an approved version for these hosts existed already and is answered instead. */
     created: boolean;
   };
 };
@@ -131,10 +143,16 @@ export async function versionFromIntent(
     };
   }
   if (answer.kind === "widen") return widenLibraryFlow(deps, answer, req, timings);
+  if (answer.kind === "narrow") {
+    const narrowed = await narrowLibraryFlow(deps, answer, req, timings);
+    if (narrowed) return narrowed;
+  }
+  const examples =
+    answer.kind === "plan" ? answer.examples : await plannerExamples(deps.store, deps.inventory, text);
   const ctx = {
     inventory: deps.inventory.describe(),
     // The closest library entries, so an LLM planner follows the team's patterns (none: no section).
-    ...(answer.examples.length ? { examples: answer.examples } : {}),
+    ...(examples.length ? { examples } : {}),
   };
   const planned = await timed(timings, "plan", () => deps.planner.plan(text, ctx));
   return makeVersion(
@@ -194,7 +212,7 @@ async function widenLibraryFlow(
   const { match, plan } = answer;
   const { entry } = match;
   const hosts = match.hosts ?? [];
-  const wider = widenedPlan(plan, answer.hostsParam, hosts);
+  const wider = planOnHosts(plan, answer.hostsParam, hosts);
   const input: PlannedInput = { plan: wider, origin: "intent", planner: "library", warnings: [] };
   const prepared = await prepareVersion(deps, input, { engine: answer.version.engine, force: true }, timings);
   const reached = new Set(Object.values(prepared.targets).flat());
@@ -253,6 +271,119 @@ async function widenLibraryFlow(
       widened: { ...widened, created: true },
     },
   };
+}
+
+/**
+ * A library flow asked for on a strict subset of its approved hosts. A run's params do not change
+ * which hosts a version reaches (the queue engine runs each step on the version's targets; a
+ * flow-engine bundle has its host lists written in), so reusing the entry's version as it is
+ * would touch hosts the intent did not name. Narrowing never widens reach, so no new approval is
+ * needed: the same plan with its hosts parameter defaulting to the named hosts goes through route
+ * (the entry's engine) and compile as the next version of the same flow, and is stored approved,
+ * the entry version's approval carried over (audited, with who approved the entry's version).
+ *
+ * That holds only when the new version is the entry's code on fewer hosts: the same engine, the
+ * same steps, each step's hosts a subset of what the entry's version was approved for, and the
+ * hosts reached exactly the hosts named. Otherwise (steps that name their hosts outright still
+ * reach the others) this answers null and the intent goes to the planner. An approved version
+ * with the same hash (same code for the same hosts) is answered instead of a copy; a rejected
+ * one means a reviewer refused exactly this code, so its approval is not carried over (null).
+ */
+async function narrowLibraryFlow(
+  deps: PipelineDeps,
+  answer: LibraryReuse & { hostsParam: string },
+  req: RouteRequest,
+  timings: Record<string, number>,
+): Promise<VersionResult | null> {
+  const { match, plan, version: base } = answer;
+  const { entry } = match;
+  const hosts = match.hosts ?? [];
+  const input: PlannedInput = {
+    plan: planOnHosts(plan, answer.hostsParam, hosts),
+    origin: "intent",
+    planner: "library",
+    warnings: [],
+  };
+  const prepared = await prepareVersion(deps, input, { engine: base.engine, force: true }, timings);
+  if (!narrowsBase(prepared, base, hosts)) return null;
+  const approvedHosts = entry.approvedHosts;
+  const reused = `reused the approved library flow "${entry.name}" (flow ${entry.flowId} version ${entry.version}, score ${match.score})`;
+  const subset = `on ${hosts.join(", ")}, a subset of the hosts it is approved for (${approvedHosts.join(", ")})`;
+  const answered = (v: FlowVersionRecord, created: boolean, note: string): VersionResult => ({
+    ...reusedView({ plan: input.plan, route: v.route as RouteDecision }, v),
+    warnings: [`${reused} ${subset}: ${note}; no new code was planned and its approval carries over`],
+    timings,
+    library: {
+      ...libraryView(answer),
+      approval: "carried_over",
+      narrowed: { hosts: [...hosts], approvedHosts, created },
+    },
+  });
+  for (let attempt = 0; ; attempt++) {
+    const same = (await deps.store.listVersions({ flowId: entry.flowId })).filter(
+      (v) => v.hash === prepared.hash,
+    );
+    const approved = same.filter((v) => v.status === "approved").sort((a, b) => b.version - a.version)[0];
+    if (approved)
+      return answered(approved, false, `version ${approved.version} is the same code for just these hosts`);
+    if (same.some((v) => v.status === "rejected")) return null;
+    const latest = await deps.store.latestVersion(entry.flowId);
+    const next = (latest?.version ?? entry.version) + 1;
+    try {
+      const result = await saveVersion(
+        deps,
+        prepared,
+        req,
+        timings,
+        {
+          flowId: entry.flowId,
+          version: next,
+          base: entry.version,
+          audit: {
+            library: entry.id,
+            narrowed: [...hosts],
+            approvalFrom: { version: base.version, approvedBy: base.approvedBy, hash: base.approvedHash },
+          },
+        },
+        {
+          by: "library:approval-carried-over",
+          comment:
+            `the approval of version ${base.version} (by ${base.approvedBy ?? "?"}) carries over: the same plan ` +
+            `${subset}`,
+        },
+      );
+      const v = await deps.store.getVersion(result.flow.id, result.flow.version);
+      if (!v)
+        throw new PipelineError("not_found", `flow ${result.flow.id} has no version ${result.flow.version}`);
+      return answered(
+        v,
+        true,
+        `version ${v.version} is the same code with only these hosts in its host lists`,
+      );
+    } catch (e) {
+      // Another request took that version number first (perhaps for these very hosts): look again.
+      if (!(e instanceof StoreConflictError) || attempt >= 4) throw e;
+    }
+  }
+}
+
+/**
+ * True when the prepared version is the base version's code on fewer hosts: the same engine, the
+ * same steps, each step's hosts within the base's for that step, and exactly `hosts` reached.
+ */
+function narrowsBase(prepared: PreparedVersion, base: FlowVersionRecord, hosts: readonly string[]): boolean {
+  if (prepared.decision.engine !== base.engine) return false;
+  const steps = Object.keys(prepared.targets);
+  if (steps.length !== Object.keys(base.targets).length) return false;
+  const reached = new Set<string>();
+  for (const step of steps) {
+    const allowed = new Set(base.targets[step] ?? []);
+    for (const h of prepared.targets[step]!) {
+      if (!allowed.has(h)) return false;
+      reached.add(h);
+    }
+  }
+  return reached.size === hosts.length && hosts.every((h) => reached.has(h));
 }
 
 export async function versionFromPlanInput(
@@ -359,11 +490,13 @@ async function saveVersion(
   req: RouteRequest,
   timings: Record<string, number>,
   into?: { flowId: string; version: number; base: number; audit?: Record<string, unknown> },
+  /** An approval carried over from an approved version this one narrows (the library); else the policy decides. */
+  carried?: { by: string; comment: string },
 ): Promise<VersionResult> {
   const { input, targets, decision, compiled, risk, hash } = prepared;
   const { plan } = input;
   const hasErrors = Boolean(compiled?.diagnostics.some((d) => d.severity === "error"));
-  const approved = autoApproves(deps.policy, risk, hasErrors);
+  const approved = carried !== undefined || autoApproves(deps.policy, risk, hasErrors);
   const now = new Date().toISOString();
   const planRecord: PlanRecord = {
     id: randomUUID(),
@@ -389,10 +522,10 @@ async function saveVersion(
     readOnly: risk.readOnly,
     createdAt: now,
     createdBy: req.actor,
-    approvedBy: approved ? "policy:auto-approve-read-only" : null,
+    approvedBy: carried?.by ?? (approved ? "policy:auto-approve-read-only" : null),
     approvedAt: approved ? now : null,
     approvedHash: approved ? hash : null,
-    comment: approved ? "read-only flow approved by policy" : null,
+    comment: carried?.comment ?? (approved ? "read-only flow approved by policy" : null),
   };
   await timed(timings, "store", async () => {
     await deps.store.saveVersion({

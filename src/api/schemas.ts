@@ -108,7 +108,7 @@ export const VersionCreated = z.object({
       approval: z
         .enum(["carried_over", "required"])
         .describe(
-          "carried_over: `flow` is approved library code, ready to run; required: `flow` is a new version for wider hosts, pending review",
+          "carried_over: `flow` is approved library code (or that code on a subset of its hosts), ready to run; required: `flow` is a new version for wider hosts, pending review",
         ),
       widened: z
         .object({
@@ -117,6 +117,16 @@ export const VersionCreated = z.object({
           created: z.boolean(),
         })
         .optional(),
+      narrowed: z
+        .object({
+          hosts: z.array(z.string()),
+          approvedHosts: z.array(z.string()),
+          created: z.boolean(),
+        })
+        .optional()
+        .describe(
+          "the intent named a strict subset of the approved hosts: `flow` is a version of the same flow for just those hosts, its approval carried over",
+        ),
     })
     .optional(),
   /** With ?execute=true: the run started at once, when the policy auto-approved the version; else null. */

@@ -189,14 +189,18 @@ export type LibraryReuse = {
  * - `widen`: the best entry, but the intent names hosts outside its approved set: the pipeline
  *   makes a new version of the same flow for the wider hosts, which needs approval (an entry
  *   whose hosts are not a parameter cannot be widened that way: refused, hosts_widened);
- * - `plan`: no entry answers (or the intent names a strict subset of the approved hosts: the
- *   compiled flow has its hosts written in and would touch more than asked), so a planner is
- *   asked, with the closest entries (score ≥ EXAMPLE_FLOOR, at most MAX_PROMPT_EXAMPLES) as
- *   examples of the team's patterns.
+ * - `narrow`: the best entry, and the intent names a strict subset of its approved hosts. Run
+ *   params never change which hosts a version reaches (its targets are fixed when it is made, and
+ *   a flow-engine bundle has its host lists written in), so the pipeline answers with a version of
+ *   the same flow for just those hosts, its approval carried over, since narrowing never widens
+ *   reach (an entry whose hosts are not a parameter cannot be narrowed: planner);
+ * - `plan`: no entry answers, so a planner is asked, with the closest entries (score ≥
+ *   EXAMPLE_FLOOR, at most MAX_PROMPT_EXAMPLES) as examples of the team's patterns.
  */
 export type LibraryAnswer =
   | ({ kind: "reuse" } & LibraryReuse)
   | ({ kind: "widen"; outside: string[]; hostsParam: string } & LibraryReuse)
+  | ({ kind: "narrow"; hostsParam: string } & LibraryReuse)
   | { kind: "plan"; examples: PlannerExample[] };
 
 export async function consultLibrary(
@@ -212,6 +216,18 @@ export async function consultLibrary(
     if (answer) return answer;
   }
   return { kind: "plan", examples: await examplesOf(store, ranked) };
+}
+
+/**
+ * The planner's examples for an intent (what a `plan` answer carries), for the pipeline when a
+ * `narrow` answer turns out not to fit and the intent goes to the planner after all.
+ */
+export async function plannerExamples(
+  store: Store,
+  inventory: Inventory,
+  text: string,
+): Promise<PlannerExample[]> {
+  return examplesOf(store, rankLibrary(await store.listLibraryEntries(), text, inventory));
 }
 
 async function answerWith(store: Store, match: LibraryMatch): Promise<LibraryAnswer | null> {
@@ -242,7 +258,10 @@ async function answerWith(store: Store, match: LibraryMatch): Promise<LibraryAns
       );
     return { kind: "widen", outside, hostsParam: hostsParam.name, ...found };
   }
-  return match.hosts.length === approved.size ? { kind: "reuse", ...found } : null;
+  if (match.hosts.length === approved.size) return { kind: "reuse", ...found };
+  // A strict subset: a version for just those hosts, through the hosts parameter (none: planner).
+  const hostsParam = record.plan.params.find((p) => p.type === "hosts");
+  return hostsParam ? { kind: "narrow", hostsParam: hostsParam.name, ...found } : null;
 }
 
 /** The closest entries' approved plans, as planner examples (entries whose version is gone are skipped). */
@@ -264,10 +283,10 @@ async function examplesOf(store: Store, ranked: readonly LibraryMatch[]): Promis
 }
 
 /**
- * The library version's plan for wider hosts: the same plan, its hosts parameter defaulting to
- * the hosts the intent named, so the same code is compiled for the new targets.
+ * The library version's plan for other hosts (wider, or a subset): the same plan, its hosts
+ * parameter defaulting to the hosts the intent named, so the same code is made for those targets.
  */
-export function widenedPlan(plan: Plan, hostsParam: string, hosts: readonly string[]): Plan {
+export function planOnHosts(plan: Plan, hostsParam: string, hosts: readonly string[]): Plan {
   return {
     ...plan,
     params: plan.params.map((p) => (p.name === hostsParam ? { ...p, default: [...hosts] } : p)),

@@ -210,6 +210,100 @@ describe("the flow library over HTTP (the OpenAI planner behind a counting repla
     },
   );
 
+  it.each(["queue", "flow"] as const)(
+    "a strict subset of the approved hosts reuses the library flow on just those hosts, approval carried over, no LLM call (%s engine)",
+    async (engine) => {
+      llm = await startLlmReplayServer({ scenario: "nginx-restart" });
+      stack = await startStack(
+        { LLM_PROVIDER: "openai", OPENAI_API_KEY: "sk-test", OPENAI_BASE_URL: `${llm.url}/v1` },
+        HOSTS,
+      );
+      const { flowId, entry } = await promoted(engine);
+
+      const narrow = await stack.call("POST", "/v1/intents?execute=true", { text: "check nginx on web1" });
+      expect(narrow.status, JSON.stringify(narrow.body)).toBe(201);
+      expect(llm.calls).toBe(0);
+      expect(narrow.body.planner).toBe("library");
+      // A version of the same flow for web1 alone, approved: the entry's approval carried over.
+      expect(narrow.body.flow).toMatchObject({ id: flowId, version: 2, status: "approved", engine });
+      expect(narrow.body.library).toMatchObject({
+        entryId: entry.id,
+        name: "service check",
+        flowId,
+        version: 1,
+        approval: "carried_over",
+        params: { service: "nginx", hosts: ["web1"] },
+        narrowed: { hosts: ["web1"], approvedHosts: ["web1", "web2"], created: true },
+      });
+      expect(narrow.body.library.widened).toBeUndefined();
+      expect(narrow.body.warnings.join(" ")).toMatch(
+        /reused the approved library flow "service check" \(flow .* version 1, score 1\) on web1, a subset of the hosts it is approved for \(web1, web2\): version 2 .*its approval carries over/,
+      );
+      expect(narrow.body.run).not.toBeNull();
+
+      // The run touched web1 only: web2, approved for the entry but not named, saw no command at all.
+      const finished = await stack.waitForRun(narrow.body.run.id);
+      expect(finished.run).toMatchObject({ flowId, version: 2, status: "succeeded" });
+      expect(finished.run.params).toEqual({ hosts: ["web1"], service: "nginx" });
+      expect(finished.steps.map((r: any) => r.host)).toEqual(["web1"]);
+      expect(stack.hosts.commands("web1").some((c) => /systemctl is-active '?nginx/.test(c))).toBe(true);
+      expect(stack.hosts.commands("web2")).toEqual([]);
+      expect(stack.hosts.commands("web3")).toEqual([]);
+
+      // The new version differs from the approved one only in its host lists.
+      const v2 = (await stack.call("GET", `/v1/flows/${flowId}/versions/2`)).body.version;
+      expect(v2.targets).toEqual({ check: ["web1"] });
+      expect(v2.approvedBy).toBe("library:approval-carried-over");
+      expect(v2.comment).toContain("the approval of version 1");
+      const { diff } = (await stack.call("GET", `/v1/flows/${flowId}/versions/2/diff`)).body;
+      const changed = (diff as string).split("\n").filter((l) => /^[+-](?![+-])/.test(l));
+      expect(changed.length).toBeGreaterThan(0);
+      for (const l of changed) expect(l).toMatch(/web[12]/);
+      expect(changed.some((l) => l.startsWith("-") && l.includes("web2"))).toBe(true);
+      expect(changed.some((l) => l.startsWith("+") && l.includes("web2"))).toBe(false);
+      const audit = (await stack.call("GET", `/v1/audit?subject=flow:${flowId}@2`)).body.entries;
+      expect(audit.find((a: any) => a.action === "version.created").detail).toMatchObject({
+        base: 1,
+        library: entry.id,
+        narrowed: ["web1"],
+        approvalFrom: { version: 1 },
+      });
+      expect(audit.find((a: any) => a.action === "version.approved").actor).toBe(
+        "library:approval-carried-over",
+      );
+
+      // Asked again for the same hosts, with another service: the same version, no copy; the
+      // service is a run param as on the equal-hosts path.
+      const again = await stack.call("POST", "/v1/intents?execute=true", { text: "check redis on web1" });
+      expect(again.status, JSON.stringify(again.body)).toBe(201);
+      expect(again.body.flow).toMatchObject({ id: flowId, version: 2, status: "approved" });
+      expect(again.body.library).toMatchObject({
+        approval: "carried_over",
+        params: { service: "redis", hosts: ["web1"] },
+        narrowed: { hosts: ["web1"], created: false },
+      });
+      const second = await stack.waitForRun(again.body.run.id);
+      expect(second.run.params).toMatchObject({ service: "redis" });
+      expect(stack.hosts.commands("web1").some((c) => /systemctl is-active '?redis/.test(c))).toBe(true);
+      expect(stack.hosts.commands("web2")).toEqual([]);
+      expect((await stack.call("GET", `/v1/flows/${flowId}/versions`)).body.versions).toHaveLength(2);
+
+      // The other host alone is its own narrowing: version 3, run on web2 only.
+      const other = await stack.call("POST", "/v1/intents?execute=true", { text: "check nginx on web2" });
+      expect(other.body.flow).toMatchObject({ id: flowId, version: 3, status: "approved" });
+      await stack.waitForRun(other.body.run.id);
+      expect(stack.hosts.commands("web2").some((c) => /systemctl is-active '?nginx/.test(c))).toBe(true);
+      expect(stack.hosts.commands("web1").filter((c) => c.includes("nginx"))).toHaveLength(1);
+
+      // The whole approved set still reuses version 1 as it is; nothing is pending review.
+      const same = await stack.call("POST", "/v1/intents", { text: "check nginx on web1 and web2" });
+      expect(same.body.flow).toMatchObject({ id: flowId, version: 1, status: "approved" });
+      expect(same.body.library.narrowed).toBeUndefined();
+      expect((await stack.call("GET", "/v1/versions?status=pending")).body.versions).toHaveLength(0);
+      expect(llm.calls).toBe(0);
+    },
+  );
+
   it("refuses (409 hosts_widened) to widen a library flow whose steps name their hosts outright", async () => {
     llm = await startLlmReplayServer({ scenario: "nginx-restart" });
     stack = await startStack(
@@ -239,6 +333,14 @@ describe("the flow library over HTTP (the OpenAI planner behind a counting repla
     expect(wider.body.error.message).toContain("web3");
     expect(wider.body.error.details.outside).toEqual(["web3"]);
     expect(llm.calls).toBe(0);
+    expect((await stack.call("GET", `/v1/flows/${flowId}/versions`)).body.versions).toHaveLength(1);
+
+    // A subset cannot be narrowed either (its steps would still reach web2): the planner is asked.
+    const narrower = await stack.call("POST", "/v1/intents", { text: "check nginx on web1" });
+    expect(narrower.status, JSON.stringify(narrower.body)).toBe(201);
+    expect(llm.calls).toBe(1);
+    expect(narrower.body.planner).toMatch(/^openai:/);
+    expect(narrower.body.library).toBeUndefined();
     expect((await stack.call("GET", `/v1/flows/${flowId}/versions`)).body.versions).toHaveLength(1);
   });
 });

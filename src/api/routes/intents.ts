@@ -48,7 +48,8 @@ export const intentEndpoints = (svc: Intentflow, metrics: Metrics) => [
           throw new ApiError(409, e.code, e.message, e.field, e.details);
         throw e;
       });
-      if (!result.library || result.library.widened?.created) metrics.versionCreated(result);
+      if (!result.library || result.library.widened?.created || result.library.narrowed?.created)
+        metrics.versionCreated(result);
       if (query.execute === "true") {
         const run =
           result.flow.status === "approved"

@@ -1,0 +1,98 @@
+import { readFileSync } from "node:fs";
+import { afterEach, describe, expect, it } from "vitest";
+import { type LlmReplayServer, startLlmReplayServer } from "../../fixtures/llm/replay-server";
+import type { TestHostSpec } from "../../fixtures/test-hosts/server";
+import { say } from "../chat/conversation";
+import { NGINX_HOSTS, type Stack, startStack } from "../helpers/stack";
+
+/** A reusable service check: which service and which hosts are parameters. */
+const SERVICE_CHECK = JSON.parse(
+  readFileSync(new URL("../../fixtures/library/service-check.plan.json", import.meta.url), "utf8"),
+);
+
+const HOSTS: TestHostSpec[] = [...NGINX_HOSTS, { name: "web3", services: { nginx: "active" } }];
+
+/**
+ * The library through POST /v1/chat: chat asks the same pipeline as POST /v1/intents, so a
+ * library flow asked for on wider hosts is a new version pending review (nothing runs), and on a
+ * subset of its hosts the same flow for just those hosts, approved, that "run it" runs there only.
+ */
+describe("the flow library through chat (the OpenAI planner behind a counting replay server)", () => {
+  let llm: LlmReplayServer;
+  let stack: Stack;
+  afterEach(async () => {
+    await stack?.close();
+    await llm?.close();
+  });
+
+  async function promoted(engine: "queue" | "flow"): Promise<string> {
+    llm = await startLlmReplayServer({ scenario: "nginx-restart" });
+    stack = await startStack(
+      { LLM_PROVIDER: "openai", OPENAI_API_KEY: "sk-test", OPENAI_BASE_URL: `${llm.url}/v1` },
+      HOSTS,
+    );
+    const created = await stack.call("POST", `/v1/plans?engine=${engine}&force=true`, SERVICE_CHECK);
+    expect(created.status, JSON.stringify(created.body)).toBe(201);
+    const flowId = created.body.flow.id as string;
+    expect((await stack.call("POST", `/v1/flows/${flowId}/versions/1/approve`)).status).toBe(200);
+    const p = await stack.call("POST", "/v1/library", {
+      flowId,
+      version: 1,
+      name: "service check",
+      description: "check whether a systemd service is active",
+      examples: ["check nginx on web1 and web2", "is nginx running on the web servers"],
+    });
+    expect(p.status, JSON.stringify(p.body)).toBe(201);
+    return flowId;
+  }
+
+  it.each(["queue", "flow"] as const)(
+    "widening the hosts in chat answers a new version that needs approval, and nothing runs (%s engine)",
+    async (engine) => {
+      const flowId = await promoted(engine);
+
+      const wider = await say(stack, undefined, "check nginx on web1, web2 and web3");
+      expect(wider.kind).toBe("planned");
+      expect(llm.calls).toBe(0);
+      expect(wider.flow).toMatchObject({ id: flowId, version: 2, status: "pending", engine });
+      expect(wider.reply).toContain(
+        `Version 2 of flow ${flowId} is pending review: nothing runs until a reviewer approves it`,
+      );
+      expect(wider.reply).toContain(`POST /v1/flows/${flowId}/versions/2/approve`);
+      expect(wider.run).toBeNull();
+
+      // "Run it" is refused while the wider version waits for review.
+      const run = await say(stack, wider.sessionId, "run it");
+      expect(run.kind).toBe("run_refused");
+      expect(run.error).toEqual({ code: "not_approved" });
+      expect(run.reply).toContain("I can't run it yet");
+      expect(run.run).toBeNull();
+
+      expect((await stack.call("GET", `/v1/runs?flowId=${flowId}`)).body.runs).toEqual([]);
+      for (const h of ["web1", "web2", "web3"]) expect(stack.hosts.commands(h)).toEqual([]);
+      expect((await stack.call("GET", "/v1/versions?status=pending")).body.versions).toHaveLength(1);
+      expect(llm.calls).toBe(0);
+    },
+  );
+
+  it("a subset of the hosts in chat answers an approved version for just those hosts; run it touches only them", async () => {
+    const flowId = await promoted("queue");
+
+    const narrow = await say(stack, undefined, "is nginx running on web2");
+    expect(narrow.kind).toBe("planned");
+    expect(llm.calls).toBe(0);
+    expect(narrow.flow).toMatchObject({ id: flowId, version: 2, status: "approved" });
+    expect(narrow.reply).toContain("on web2");
+    expect(narrow.reply).toContain(`Version 2 of flow ${flowId} is approved: say "run it" to start it.`);
+
+    const run = await say(stack, narrow.sessionId, "run it");
+    expect(run.kind).toBe("run_started");
+    const finished = await stack.waitForRun(run.run.run.id);
+    expect(finished.run).toMatchObject({ flowId, version: 2 });
+    expect(finished.steps.map((r: any) => r.host)).toEqual(["web2"]);
+    expect(stack.hosts.commands("web2").some((c) => c.includes("systemctl is-active"))).toBe(true);
+    expect(stack.hosts.commands("web1")).toEqual([]);
+    expect(stack.hosts.commands("web3")).toEqual([]);
+    expect(llm.calls).toBe(0);
+  });
+});
