@@ -91,6 +91,7 @@ async function openSession(
     flowId: null,
     runId: null,
     engine: "auto",
+    runParams: null,
     createdBy: actor.name,
     createdAt: now,
     updatedAt: now,
@@ -186,7 +187,16 @@ async function respond(
           reply: say.awaitsApproval(view),
           error: { code: "not_approved" },
         };
-      const started = await startApprovedRun(svc, actor, current.flowId, current.version, {}, "chat");
+      // A library flow answered with params read from the message ("check redis on web1") runs
+      // with them, as POST /v1/intents?execute=true would.
+      const started = await startApprovedRun(
+        svc,
+        actor,
+        current.flowId,
+        current.version,
+        session.runParams ?? {},
+        "chat",
+      );
       await touch({ runId: started.id });
       const run = await readRun(svc, started.id);
       return { ...base(session), ...state, kind: "run_started", run, reply: say.runStarted(view, started) };
@@ -211,8 +221,9 @@ async function respond(
           force: session.engine !== "auto",
           actor: actor.name,
         });
-        await touch({ flowId: result.flow.id });
-        return versionAnswer(svc, { ...session, flowId: result.flow.id }, "planned", result, null);
+        const runParams = result.library?.params ?? null;
+        await touch({ flowId: result.flow.id, runParams });
+        return versionAnswer(svc, { ...session, flowId: result.flow.id, runParams }, "planned", result, null);
       }
       const before = await planOf(svc, current);
       const result = await refineFlow(svc, actor, current.flowId, message, session.engine);
@@ -322,7 +333,12 @@ async function versionAnswer(
     route: result.route,
     flow: view,
     changes,
-    reply: say.version(kind, view, result.plan, v.targets, result.route, changes),
+    reply: [
+      result.library ? say.libraryReuse(result.library) : "",
+      say.version(kind, view, result.plan, v.targets, result.route, changes),
+    ]
+      .filter(Boolean)
+      .join(" "),
   };
 }
 

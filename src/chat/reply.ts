@@ -1,6 +1,7 @@
 import { UnknownHostError } from "../inventory/types";
 import { OFFLINE_REFINEMENTS } from "../plan/offline/refine";
 import type { InventoryView } from "../plan/provider";
+import type { LibraryAnswerView } from "../pipeline";
 import type { Plan, Step } from "../plan/schema";
 import type { RouteDecision } from "../route";
 import type { RunRecord, StepResultRecord } from "../store/types";
@@ -53,6 +54,30 @@ export function version(
     status(v),
   ];
   return parts.filter(Boolean).join(" ");
+}
+
+/**
+ * Which library flow answered, and with which params. The entry's name and description are
+ * free text (a promoted plan's title, which an LLM may have written): only ids, numbers, param
+ * names and host-like values are said.
+ */
+export function libraryReuse(lib: LibraryAnswerView): string {
+  const value = (v: unknown): string =>
+    Array.isArray(v)
+      ? list(v.map((x) => value(x)))
+      : typeof v === "number" || typeof v === "boolean"
+        ? String(v)
+        : typeof v === "string"
+          ? safeName(v)
+          : "(a value)";
+  const params = Object.entries(lib.params)
+    .filter(([name]) => /^[a-z][a-z0-9_]{0,40}$/i.test(name))
+    .map(([name, v]) => `${name} ${value(v)}`);
+  return (
+    `This reuses library entry ${lib.entryId} (flow ${lib.flowId} version ${lib.version}, match ${lib.score})` +
+    (params.length ? ` with ${list(params)}` : "") +
+    ` — no planner, no new code.`
+  );
 }
 
 export function status(v: FlowView): string {

@@ -15,12 +15,19 @@ export type ChatSessionRecord = {
   runId: string | null;
   /** The engine the operator asked for ("use the flow engine"), kept for later refinements. */
   engine: "auto" | "queue" | "flow";
+  /**
+   * The run params the conversation's flow was answered with (a library flow reused with the
+   * service and hosts read from the message), passed when the operator says "run it".
+   */
+  runParams: Record<string, unknown> | null;
   createdBy: string | null;
   createdAt: string;
   updatedAt: string;
 };
 
-export type ChatSessionPatch = Partial<Pick<ChatSessionRecord, "flowId" | "runId" | "engine" | "updatedAt">>;
+export type ChatSessionPatch = Partial<
+  Pick<ChatSessionRecord, "flowId" | "runId" | "engine" | "runParams" | "updatedAt">
+>;
 
 export type ChatMessageRecord = {
   sessionId: string;
@@ -38,6 +45,7 @@ type ChatTables = {
     flow_id: string | null;
     run_id: string | null;
     engine: string;
+    run_params_json: string | null;
     created_by: string | null;
     created_at: string;
     updated_at: string;
@@ -66,6 +74,7 @@ export async function createChatSession(db: Db, s: ChatSessionRecord): Promise<v
       flow_id: s.flowId,
       run_id: s.runId,
       engine: s.engine,
+      run_params_json: s.runParams ? JSON.stringify(s.runParams) : null,
       created_by: s.createdBy,
       created_at: s.createdAt,
       updated_at: s.updatedAt,
@@ -81,6 +90,7 @@ export async function getChatSession(db: Db, id: string): Promise<ChatSessionRec
       flowId: r.flow_id,
       runId: r.run_id,
       engine: r.engine === "flow" || r.engine === "queue" ? r.engine : "auto",
+      runParams: r.run_params_json ? (safeJson(r.run_params_json) as Record<string, unknown>) : null,
       createdBy: r.created_by,
       createdAt: r.created_at,
       updatedAt: r.updated_at,
@@ -93,6 +103,8 @@ export async function updateChatSession(db: Db, id: string, patch: ChatSessionPa
   if (patch.engine !== undefined) set.engine = patch.engine;
   if (patch.flowId !== undefined) set.flow_id = patch.flowId;
   if (patch.runId !== undefined) set.run_id = patch.runId;
+  if (patch.runParams !== undefined)
+    set.run_params_json = patch.runParams ? JSON.stringify(patch.runParams) : null;
   if (patch.updatedAt !== undefined) set.updated_at = patch.updatedAt;
   if (!Object.keys(set).length) return;
   await chat(db).updateTable("chat_sessions").set(set).where("id", "=", id).execute();
@@ -189,4 +201,9 @@ export async function createChatTables(db: Kysely<any>): Promise<void> {
     .addColumn("detail_json", "text")
     .addPrimaryKeyConstraint("chat_messages_pk", ["session_id", "seq"])
     .execute();
+}
+
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- migrations see the database untyped.
+export async function addChatRunParams(db: Kysely<any>): Promise<void> {
+  await db.schema.alterTable("chat_sessions").addColumn("run_params_json", "text").execute();
 }

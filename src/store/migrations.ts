@@ -1,5 +1,5 @@
 import { type Kysely, type Migration, type MigrationProvider, Migrator } from "kysely";
-import { createChatTables } from "./chat";
+import { addChatRunParams, createChatTables } from "./chat";
 import { addLibraryVersionUnique, createLibraryTables } from "./library";
 import { isSqliteBusy, MigrationError } from "./errors";
 
@@ -22,6 +22,7 @@ export const MIGRATIONS: readonly { name: string; up: (db: AnyDb) => Promise<voi
   { name: "0004_chat_sessions", up: createChatTables },
   { name: "0005_flow_library", up: createLibraryTables },
   { name: "0006_library_entry_per_version", up: addLibraryVersionUnique },
+  { name: "0007_chat_session_run_params", up: addChatRunParams },
 ];
 
 async function addScheduleKindsAndAuditIndexes(db: AnyDb): Promise<void> {

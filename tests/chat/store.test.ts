@@ -22,6 +22,7 @@ describe.each(BACKENDS)("chat sessions and messages on $name", (backend) => {
     flowId: null,
     runId: null,
     engine: "auto",
+    runParams: null,
     createdBy: "ann",
     createdAt: "2026-11-23T10:00:00.000Z",
     updatedAt: "2026-11-23T10:00:00.000Z",
@@ -34,6 +35,11 @@ describe.each(BACKENDS)("chat sessions and messages on $name", (backend) => {
     const flowId = randomUUID();
     await store.updateChatSession(s.id, { flowId, engine: "flow", updatedAt: "2026-11-23T10:01:00.000Z" });
     expect(await store.getChatSession(s.id)).toMatchObject({ flowId, engine: "flow", runId: null });
+    const runParams = { service: "redis", hosts: ["web1"] };
+    await store.updateChatSession(s.id, { runParams });
+    expect(await store.getChatSession(s.id)).toMatchObject({ flowId, runParams });
+    await store.updateChatSession(s.id, { runParams: null });
+    expect(await store.getChatSession(s.id)).toMatchObject({ flowId, runParams: null });
 
     const at = "2026-11-23T10:00:01.000Z";
     const [a, b] = await Promise.all([

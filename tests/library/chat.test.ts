@@ -95,4 +95,32 @@ describe("the flow library through chat (the OpenAI planner behind a counting re
     expect(stack.hosts.commands("web3")).toEqual([]);
     expect(llm.calls).toBe(0);
   });
+
+  it("a library answer in chat names the entry and its params, and run it runs with those params", async () => {
+    const flowId = await promoted("flow");
+    const entryId = (await stack.call("GET", "/v1/library")).body.entries[0].id as string;
+
+    const asked = await say(stack, undefined, "check redis on web1 and web2");
+    expect(asked.kind).toBe("planned");
+    expect(llm.calls).toBe(0);
+    expect(asked.flow).toMatchObject({ id: flowId, version: 1, status: "approved" });
+    expect(asked.reply).toContain(`This reuses library entry ${entryId} (flow ${flowId} version 1`);
+    expect(asked.reply).toContain("service redis");
+
+    const run = await say(stack, asked.sessionId, "run it");
+    expect(run.kind).toBe("run_started");
+    const finished = await stack.waitForRun(run.run.run.id);
+    // The simulated hosts run no redis: the check fails there, which is its answer.
+    expect(finished.run).toMatchObject({ flowId, version: 1, status: "failed" });
+    for (const h of ["web1", "web2"]) {
+      expect(
+        stack.hosts.commands(h).some((c) => /is-active '?redis/.test(c)),
+        h,
+      ).toBe(true);
+      expect(
+        stack.hosts.commands(h).some((c) => c.includes("nginx")),
+        h,
+      ).toBe(false);
+    }
+  });
 });
