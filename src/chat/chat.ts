@@ -89,6 +89,7 @@ async function openSession(
   const session: ChatSessionRecord = {
     id: randomUUID(),
     flowId: null,
+    version: null,
     runId: null,
     engine: "auto",
     runParams: null,
@@ -111,7 +112,13 @@ async function respond(
   message: string,
 ): Promise<ChatReplyBody> {
   const asked = understand(message);
-  const current = session.flowId ? await svc.store.latestVersion(session.flowId) : undefined;
+  // The version this conversation was last shown: another person's new version of the same
+  // flow (a refinement over REST, a library answer for other hosts) is not what "run it" means.
+  const current = !session.flowId
+    ? undefined
+    : session.version !== null
+      ? await svc.store.getVersion(session.flowId, session.version)
+      : await svc.store.latestVersion(session.flowId);
   const touch = (patch: Parameters<Intentflow["store"]["updateChatSession"]>[1]) =>
     svc.store.updateChatSession(session.id, { ...patch, updatedAt: new Date().toISOString() });
 
@@ -211,7 +218,7 @@ async function respond(
         { plan, origin: "intent", planner: null, warnings: [] },
         { engine: asked.engine, force: true, actor: actor.name },
       );
-      await touch({ engine: asked.engine });
+      await touch({ engine: asked.engine, version: result.flow.version });
       return versionAnswer(svc, session, "engine_changed", result, plan);
     }
     case "change": {
@@ -222,12 +229,13 @@ async function respond(
           actor: actor.name,
         });
         const runParams = result.library?.params ?? null;
-        await touch({ flowId: result.flow.id, runParams });
+        await touch({ flowId: result.flow.id, version: result.flow.version, runParams });
         return versionAnswer(svc, { ...session, flowId: result.flow.id, runParams }, "planned", result, null);
       }
       const before = await planOf(svc, current);
-      const result = await refineFlow(svc, actor, current.flowId, message, session.engine);
-      return versionAnswer(svc, session, "refined", result, before);
+      const result = await refineFlow(svc, actor, current.flowId, message, session.engine, current);
+      await touch({ version: result.flow.version });
+      return versionAnswer(svc, session, "refined", result, before, current);
     }
   }
 }
@@ -242,10 +250,12 @@ export async function refineFlow(
   flowId: string,
   message: string,
   engine: "auto" | "queue" | "flow" = "auto",
+  /** The version whose plan is changed; the flow's latest when not given. */
+  from?: FlowVersionRecord,
 ): Promise<VersionResult> {
-  const latest = await svc.store.latestVersion(flowId);
-  if (!latest) throw new PipelineError("not_found", `no flow ${flowId}`);
-  const plan = await planOf(svc, latest);
+  const base = from ?? (await svc.store.latestVersion(flowId));
+  if (!base) throw new PipelineError("not_found", `no flow ${flowId}`);
+  const plan = await planOf(svc, base);
   const ctx = {
     inventory: svc.inventory.describe(),
     ...(svc.pipeline.commandPolicy ? { commandPolicy: svc.pipeline.commandPolicy } : {}),
@@ -319,11 +329,14 @@ async function versionAnswer(
   kind: "planned" | "refined" | "engine_changed",
   result: VersionResult,
   before: Plan | null,
+  /** The version `before` is the plan of, when not the one just before the new version. */
+  from?: FlowVersionRecord,
 ): Promise<ChatReplyBody> {
   const v = await svc.store.getVersion(result.flow.id, result.flow.version);
   if (!v)
     throw new PipelineError("not_found", `flow ${result.flow.id} has no version ${result.flow.version}`);
-  const previous = before && v.version > 1 ? await svc.store.getVersion(v.flowId, v.version - 1) : undefined;
+  const previous =
+    from ?? (before && v.version > 1 ? await svc.store.getVersion(v.flowId, v.version - 1) : undefined);
   const changes = before ? say.planChanges(before, result.plan, previous?.targets ?? {}, v.targets) : [];
   const view = flowView(v);
   return {
@@ -335,7 +348,7 @@ async function versionAnswer(
     changes,
     reply: [
       result.library ? say.libraryReuse(result.library) : "",
-      say.version(kind, view, result.plan, v.targets, result.route, changes),
+      say.version(kind, view, result.plan, v.targets, result.route, changes, previous?.version),
     ]
       .filter(Boolean)
       .join(" "),

@@ -38,6 +38,7 @@ export function version(
   targets: Record<string, string[]>,
   route: RouteDecision,
   changes: readonly string[],
+  fromVersion = v.version - 1,
 ): string {
   const lead =
     kind === "planned"
@@ -48,7 +49,7 @@ export function version(
   const steps = plan.steps.map((s) => stepLine(s, targets[s.id]));
   const parts = [
     `${lead}: ${steps.join("; ")}.`,
-    changes.length ? `Changes from version ${v.version - 1}: ${changes.join("; ")}.` : "",
+    changes.length ? `Changes from version ${fromVersion}: ${changes.join("; ")}.` : "",
     `It goes to the ${route.engine} engine (complexity ${route.score}, ${route.level}).`,
     v.readOnly ? "It only reads." : "It changes machines.",
     status(v),

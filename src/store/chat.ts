@@ -11,6 +11,11 @@ export type ChatSessionRecord = {
   id: string;
   /** The flow the conversation refines; null until the first plan was made. */
   flowId: string | null;
+  /**
+   * The version of that flow the conversation last answered with: "run it" runs this one, not
+   * whatever version someone else made since (null: the flow's latest, for older sessions).
+   */
+  version: number | null;
   /** The last run started or asked about in this session. */
   runId: string | null;
   /** The engine the operator asked for ("use the flow engine"), kept for later refinements. */
@@ -26,7 +31,7 @@ export type ChatSessionRecord = {
 };
 
 export type ChatSessionPatch = Partial<
-  Pick<ChatSessionRecord, "flowId" | "runId" | "engine" | "runParams" | "updatedAt">
+  Pick<ChatSessionRecord, "flowId" | "version" | "runId" | "engine" | "runParams" | "updatedAt">
 >;
 
 export type ChatMessageRecord = {
@@ -43,6 +48,7 @@ type ChatTables = {
   chat_sessions: {
     id: string;
     flow_id: string | null;
+    version: number | null;
     run_id: string | null;
     engine: string;
     run_params_json: string | null;
@@ -72,6 +78,7 @@ export async function createChatSession(db: Db, s: ChatSessionRecord): Promise<v
     .values({
       id: s.id,
       flow_id: s.flowId,
+      version: s.version,
       run_id: s.runId,
       engine: s.engine,
       run_params_json: s.runParams ? JSON.stringify(s.runParams) : null,
@@ -88,6 +95,7 @@ export async function getChatSession(db: Db, id: string): Promise<ChatSessionRec
     r && {
       id: r.id,
       flowId: r.flow_id,
+      version: r.version === null ? null : Number(r.version),
       runId: r.run_id,
       engine: r.engine === "flow" || r.engine === "queue" ? r.engine : "auto",
       runParams: r.run_params_json ? (safeJson(r.run_params_json) as Record<string, unknown>) : null,
@@ -102,6 +110,7 @@ export async function updateChatSession(db: Db, id: string, patch: ChatSessionPa
   const set: Partial<ChatTables["chat_sessions"]> = {};
   if (patch.engine !== undefined) set.engine = patch.engine;
   if (patch.flowId !== undefined) set.flow_id = patch.flowId;
+  if (patch.version !== undefined) set.version = patch.version;
   if (patch.runId !== undefined) set.run_id = patch.runId;
   if (patch.runParams !== undefined)
     set.run_params_json = patch.runParams ? JSON.stringify(patch.runParams) : null;
@@ -204,6 +213,7 @@ export async function createChatTables(db: Kysely<any>): Promise<void> {
 }
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- migrations see the database untyped.
-export async function addChatRunParams(db: Kysely<any>): Promise<void> {
+export async function addChatVersionAndRunParams(db: Kysely<any>): Promise<void> {
+  await db.schema.alterTable("chat_sessions").addColumn("version", "integer").execute();
   await db.schema.alterTable("chat_sessions").addColumn("run_params_json", "text").execute();
 }

@@ -1,5 +1,5 @@
 import { type Kysely, type Migration, type MigrationProvider, Migrator } from "kysely";
-import { addChatRunParams, createChatTables } from "./chat";
+import { addChatVersionAndRunParams, createChatTables } from "./chat";
 import { addLibraryVersionUnique, createLibraryTables } from "./library";
 import { isSqliteBusy, MigrationError } from "./errors";
 
@@ -22,7 +22,7 @@ export const MIGRATIONS: readonly { name: string; up: (db: AnyDb) => Promise<voi
   { name: "0004_chat_sessions", up: createChatTables },
   { name: "0005_flow_library", up: createLibraryTables },
   { name: "0006_library_entry_per_version", up: addLibraryVersionUnique },
-  { name: "0007_chat_session_run_params", up: addChatRunParams },
+  { name: "0007_chat_session_version_and_run_params", up: addChatVersionAndRunParams },
 ];
 
 async function addScheduleKindsAndAuditIndexes(db: AnyDb): Promise<void> {

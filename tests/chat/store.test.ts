@@ -20,6 +20,7 @@ describe.each(BACKENDS)("chat sessions and messages on $name", (backend) => {
   const session = (): ChatSessionRecord => ({
     id: randomUUID(),
     flowId: null,
+    version: null,
     runId: null,
     engine: "auto",
     runParams: null,
@@ -36,8 +37,8 @@ describe.each(BACKENDS)("chat sessions and messages on $name", (backend) => {
     await store.updateChatSession(s.id, { flowId, engine: "flow", updatedAt: "2026-11-23T10:01:00.000Z" });
     expect(await store.getChatSession(s.id)).toMatchObject({ flowId, engine: "flow", runId: null });
     const runParams = { service: "redis", hosts: ["web1"] };
-    await store.updateChatSession(s.id, { runParams });
-    expect(await store.getChatSession(s.id)).toMatchObject({ flowId, runParams });
+    await store.updateChatSession(s.id, { runParams, version: 3 });
+    expect(await store.getChatSession(s.id)).toMatchObject({ flowId, runParams, version: 3 });
     await store.updateChatSession(s.id, { runParams: null });
     expect(await store.getChatSession(s.id)).toMatchObject({ flowId, runParams: null });
 

@@ -123,4 +123,21 @@ describe("the flow library through chat (the OpenAI planner behind a counting re
       ).toBe(false);
     }
   });
+
+  it("a conversation runs the version it was shown, not one another conversation made since", async () => {
+    const flowId = await promoted("queue");
+    const mine = await say(stack, undefined, "check nginx on web1 and web2");
+    expect(mine.flow).toMatchObject({ id: flowId, version: 1, status: "approved" });
+    // Someone else narrows the same library flow: version 2, for web2 only, is now the latest.
+    const theirs = await say(stack, undefined, "is nginx running on web2");
+    expect(theirs.flow).toMatchObject({ id: flowId, version: 2, status: "approved" });
+
+    const status = await say(stack, mine.sessionId, "status");
+    expect(status.flow).toMatchObject({ id: flowId, version: 1 });
+    const run = await say(stack, mine.sessionId, "run it");
+    expect(run.kind).toBe("run_started");
+    const finished = await stack.waitForRun(run.run.run.id);
+    expect(finished.run).toMatchObject({ flowId, version: 1 });
+    expect(finished.steps.map((r: any) => r.host).sort()).toEqual(["web1", "web2"]);
+  });
 });
