@@ -1,6 +1,6 @@
-import { readFileSync } from "node:fs";
 import { loadScenario, startLlmReplayServer } from "../fixtures/llm/replay-server";
 import { systemPrompt } from "../src/plan/repair";
+import { planServiceCheck, promoteServiceCheck } from "../tests/helpers/library";
 import { NGINX_HOSTS, startStack } from "../tests/helpers/stack";
 import { type Benchmark, type Figure, percentile, round, sample, versus } from "./lib";
 
@@ -12,9 +12,6 @@ import { type Benchmark, type Figure, percentile, round, sample, versus } from "
 const SAMPLES = 10;
 /** A hosted model writing a ~2 KB structured plan takes a second or more; 1 s is generous to the LLM path. */
 const LLM_DELAY_MS = 1000;
-const SERVICE_CHECK = JSON.parse(
-  readFileSync(new URL("../fixtures/library/service-check.plan.json", import.meta.url), "utf8"),
-);
 
 const bench: Benchmark = {
   name: "library",
@@ -42,17 +39,8 @@ const bench: Benchmark = {
       ],
     );
     try {
-      const created = await stack.call("POST", "/v1/plans", SERVICE_CHECK);
-      const flowId = created.body.flow.id;
-      await stack.call("POST", `/v1/flows/${flowId}/versions/1/approve`);
-      const promoted = await stack.call("POST", "/v1/library", {
-        flowId,
-        version: 1,
-        name: "service check",
-        description: "check whether a systemd service is active",
-        examples: ["check nginx on web1 and web2"],
-      });
-      if (promoted.status !== 201) throw new Error(`promotion failed: ${JSON.stringify(promoted.body)}`);
+      const flowId = await planServiceCheck(stack);
+      await promoteServiceCheck(stack, flowId, ["check nginx on web1 and web2"]);
 
       const ask = async (text: string, planner: string) => {
         const res = await stack.call("POST", "/v1/intents", { text });

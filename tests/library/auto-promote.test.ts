@@ -1,12 +1,9 @@
-import { readFileSync } from "node:fs";
 import { afterEach, describe, expect, it } from "vitest";
 import type { TestHostSpec } from "../../fixtures/test-hosts/server";
 import { ConfigError, loadConfig } from "../../src/config";
+import { planServiceCheck } from "../helpers/library";
 import { type Stack, startStack } from "../helpers/stack";
 
-const SERVICE_CHECK = JSON.parse(
-  readFileSync(new URL("../../fixtures/library/service-check.plan.json", import.meta.url), "utf8"),
-);
 const ACTIVE: TestHostSpec[] = [
   { name: "web1", services: { nginx: "active" } },
   { name: "web2", services: { nginx: "active" } },
@@ -19,9 +16,7 @@ describe("automatic promotion to the flow library (LIBRARY_AUTO_PROMOTE_AFTER)",
   });
 
   async function approvedFlow(): Promise<string> {
-    const created = await stack.call("POST", "/v1/plans", SERVICE_CHECK);
-    expect(created.status, JSON.stringify(created.body)).toBe(201);
-    const flowId = created.body.flow.id as string;
+    const flowId = await planServiceCheck(stack);
     expect((await stack.call("POST", `/v1/flows/${flowId}/versions/1/approve`)).status).toBe(200);
     return flowId;
   }

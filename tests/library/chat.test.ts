@@ -1,14 +1,9 @@
-import { readFileSync } from "node:fs";
 import { afterEach, describe, expect, it } from "vitest";
 import { type LlmReplayServer, startLlmReplayServer } from "../../fixtures/llm/replay-server";
 import type { TestHostSpec } from "../../fixtures/test-hosts/server";
 import { say } from "../chat/conversation";
+import { planServiceCheck, promoteServiceCheck } from "../helpers/library";
 import { NGINX_HOSTS, type Stack, startStack } from "../helpers/stack";
-
-/** A reusable service check: which service and which hosts are parameters. */
-const SERVICE_CHECK = JSON.parse(
-  readFileSync(new URL("../../fixtures/library/service-check.plan.json", import.meta.url), "utf8"),
-);
 
 const HOSTS: TestHostSpec[] = [...NGINX_HOSTS, { name: "web3", services: { nginx: "active" } }];
 
@@ -31,18 +26,11 @@ describe("the flow library through chat (the OpenAI planner behind a counting re
       { LLM_PROVIDER: "openai", OPENAI_API_KEY: "sk-test", OPENAI_BASE_URL: `${llm.url}/v1` },
       HOSTS,
     );
-    const created = await stack.call("POST", `/v1/plans?engine=${engine}&force=true`, SERVICE_CHECK);
-    expect(created.status, JSON.stringify(created.body)).toBe(201);
-    const flowId = created.body.flow.id as string;
-    expect((await stack.call("POST", `/v1/flows/${flowId}/versions/1/approve`)).status).toBe(200);
-    const p = await stack.call("POST", "/v1/library", {
-      flowId,
-      version: 1,
-      name: "service check",
-      description: "check whether a systemd service is active",
-      examples: ["check nginx on web1 and web2", "is nginx running on the web servers"],
-    });
-    expect(p.status, JSON.stringify(p.body)).toBe(201);
+    const flowId = await planServiceCheck(stack, engine);
+    await promoteServiceCheck(stack, flowId, [
+      "check nginx on web1 and web2",
+      "is nginx running on the web servers",
+    ]);
     return flowId;
   }
 

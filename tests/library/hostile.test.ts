@@ -1,10 +1,6 @@
-import { readFileSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { planServiceCheck, SERVICE_CHECK } from "../helpers/library";
 import { NGINX_HOSTS, type Stack, startStack } from "../helpers/stack";
-
-const SERVICE_CHECK = JSON.parse(
-  readFileSync(new URL("../../fixtures/library/service-check.plan.json", import.meta.url), "utf8"),
-);
 
 /** Bad promotions get a 4xx naming what is wrong, and leave the library and the audit trail as they were. */
 describe("malformed and hostile library requests", () => {
@@ -20,8 +16,7 @@ describe("malformed and hostile library requests", () => {
 
   beforeAll(async () => {
     stack = await startStack({}, NGINX_HOSTS);
-    const created = await stack.call("POST", "/v1/plans", SERVICE_CHECK);
-    flowId = created.body.flow.id;
+    flowId = await planServiceCheck(stack);
     await stack.call("POST", `/v1/flows/${flowId}/versions/1/approve`);
   });
   afterAll(async () => {

@@ -1,13 +1,8 @@
-import { readFileSync } from "node:fs";
 import { afterEach, describe, expect, it } from "vitest";
 import { type LlmReplayServer, startLlmReplayServer } from "../../fixtures/llm/replay-server";
 import type { TestHostSpec } from "../../fixtures/test-hosts/server";
+import { planServiceCheck, promoteServiceCheck, SERVICE_CHECK } from "../helpers/library";
 import { NGINX_HOSTS, type Stack, startStack } from "../helpers/stack";
-
-/** A reusable service check: which service and which hosts are parameters. */
-const SERVICE_CHECK = JSON.parse(
-  readFileSync(new URL("../../fixtures/library/service-check.plan.json", import.meta.url), "utf8"),
-);
 
 const HOSTS: TestHostSpec[] = [...NGINX_HOSTS, { name: "web3", services: { nginx: "active" } }];
 
@@ -20,9 +15,7 @@ describe("the flow library over HTTP (the OpenAI planner behind a counting repla
   });
 
   async function promoted(engine: "queue" | "flow" = "queue"): Promise<{ flowId: string; entry: any }> {
-    const created = await stack.call("POST", `/v1/plans?engine=${engine}&force=true`, SERVICE_CHECK);
-    expect(created.status, JSON.stringify(created.body)).toBe(201);
-    const flowId = created.body.flow.id as string;
+    const flowId = await planServiceCheck(stack, engine);
     const refused = await stack.call("POST", "/v1/library", {
       flowId,
       version: 1,
@@ -32,16 +25,11 @@ describe("the flow library over HTTP (the OpenAI planner behind a counting repla
     });
     expect(refused.status).toBe(409);
     expect(refused.body.error.code).toBe("not_approved");
-    expect((await stack.call("POST", `/v1/flows/${flowId}/versions/1/approve`)).status).toBe(200);
-    const p = await stack.call("POST", "/v1/library", {
-      flowId,
-      version: 1,
-      name: "service check",
-      description: "check whether a systemd service is active",
-      examples: ["check nginx on web1 and web2", "is nginx running on the web servers"],
-    });
-    expect(p.status, JSON.stringify(p.body)).toBe(201);
-    return { flowId, entry: p.body.entry };
+    const entry = await promoteServiceCheck(stack, flowId, [
+      "check nginx on web1 and web2",
+      "is nginx running on the web servers",
+    ]);
+    return { flowId, entry };
   }
 
   it("promotes an approved version with its parameters and approved hosts, and lists it", async () => {

@@ -1,10 +1,10 @@
-import { readFileSync } from "node:fs";
 import { afterEach, describe, expect, it } from "vitest";
 import { type LlmReplayServer, loadScenario, startLlmReplayServer } from "../../fixtures/llm/replay-server";
 import { EXAMPLE_FLOOR } from "../../src/library";
 import { MAX_EXAMPLE_PLAN_CHARS, MAX_PROMPT_EXAMPLES, renderExample } from "../../src/plan/prompts";
 import { systemPrompt } from "../../src/plan/repair";
 import { PlanBody } from "../../src/plan/schema";
+import { planServiceCheck, promoteServiceCheck } from "../helpers/library";
 import { NGINX_HOSTS, type Stack, startStack } from "../helpers/stack";
 import { inventory } from "../plan/inventory";
 import { nginxRestartPlan } from "../plan/plans";
@@ -14,9 +14,6 @@ import { nginxRestartPlan } from "../plan/plans";
  * the system message the OpenAI and Ollama clients send to the replay server is inspected.
  */
 
-const SERVICE_CHECK = JSON.parse(
-  readFileSync(new URL("../../fixtures/library/service-check.plan.json", import.meta.url), "utf8"),
-);
 const SECTION = "# Flows this team has reviewed and approved";
 /** Scores 0.5 against the service check's examples: below reuse (0.75), above the example floor (0.3). */
 const CLOSE = "check nginx on web1 and web2 and restart it where it is down";
@@ -51,18 +48,7 @@ describe.each(Object.entries(APIS))("library examples in the %s planner's prompt
       .map((r) => (r.body as Chat).messages.find((m) => m.role === "system")?.content ?? "");
 
   async function promote(): Promise<void> {
-    const created = await stack.call("POST", "/v1/plans", SERVICE_CHECK);
-    expect(created.status, JSON.stringify(created.body)).toBe(201);
-    const flowId = created.body.flow.id;
-    expect((await stack.call("POST", `/v1/flows/${flowId}/versions/1/approve`)).status).toBe(200);
-    const p = await stack.call("POST", "/v1/library", {
-      flowId,
-      version: 1,
-      name: "service check",
-      description: "check whether a systemd service is active",
-      examples: ["check nginx on web1 and web2"],
-    });
-    expect(p.status, JSON.stringify(p.body)).toBe(201);
+    await promoteServiceCheck(stack, await planServiceCheck(stack), ["check nginx on web1 and web2"]);
   }
 
   it("with an empty library the system prompt is exactly the one without examples", async () => {
