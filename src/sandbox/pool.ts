@@ -13,7 +13,7 @@ import { parseCall } from "../capabilities/calls";
 import { hostOf } from "./bridge";
 import { runtimeScript } from "./runtime-script";
 import type { FlowEvent, RunFlowOptions, RunFlowResult } from "./types";
-import type { FromWorker, ToWorker, WireBundle, WireCallContext } from "./worker-protocol";
+import type { FromWorker, FromWorkerWire, ToWorker, WireBundle, WireCallContext } from "./worker-protocol";
 
 const WORKER_ENTRY = fileURLToPath(new URL("./worker.ts", import.meta.url));
 
@@ -137,10 +137,15 @@ export class SandboxPool {
     let markReady: () => void = () => {};
     const ready = new Promise<void>((resolve) => (markReady = resolve));
     const worker: Worker = { child, runs, ready, bundles: new Map() };
-    child.on("message", (m: FromWorker) => {
+    const dispatch = (m: FromWorker) => {
       if (m.type !== "ready") return this.receive(worker, m);
       markReady();
       if (!runs.size) child.channel?.unref();
+    };
+    // A batch is the worker's messages in the order it made them (worker.ts).
+    child.on("message", (m: FromWorkerWire) => {
+      if (m.type !== "batch") return dispatch(m);
+      for (const one of m.messages) dispatch(one);
     });
     child.on("error", () => undefined);
     child.once("exit", (code, signal) => this.died(worker, code, signal));
@@ -154,6 +159,26 @@ export class SandboxPool {
 
   private post(worker: Worker, message: ToWorker): void {
     if (worker.child.connected) worker.child.send(message, (e) => void e);
+  }
+
+  /**
+   * A call's reply. The value is not copied first: send() serializes it before it returns, so
+   * nothing done to it later reaches the worker. A value that cannot be serialized (send()
+   * throws) is answered as the call failing, as when it was copied with structuredClone.
+   */
+  private postReply(worker: Worker, reply: Extract<ToWorker, { type: "reply" }>): void {
+    try {
+      this.post(worker, reply);
+    } catch (e) {
+      if (!reply.ok) throw e;
+      this.post(worker, {
+        type: "reply",
+        runId: reply.runId,
+        callId: reply.callId,
+        ok: false,
+        error: { code: "failed", message: e instanceof Error ? e.message : String(e) },
+      });
+    }
   }
 
   private receive(worker: Worker, m: Exclude<FromWorker, { type: "ready" }>): void {
@@ -183,7 +208,7 @@ export class SandboxPool {
     raw: unknown,
     ctx: WireCallContext,
   ) {
-    let reply: ToWorker;
+    let reply: Extract<ToWorker, { type: "reply" }>;
     try {
       const c = raw as { name?: unknown; args?: unknown };
       const call = parseCall(c.name, c.args);
@@ -199,7 +224,7 @@ export class SandboxPool {
         attempt: ctx.attempt,
         signal: run.ended.signal,
       });
-      reply = { type: "reply", runId, callId, ok: true, value: structuredClone(value) };
+      reply = { type: "reply", runId, callId, ok: true, value };
     } catch (e) {
       const code = e instanceof z.ZodError ? "invalid_argument" : (e as { code?: unknown } | null)?.code;
       reply = {
@@ -213,7 +238,7 @@ export class SandboxPool {
         },
       };
     }
-    if (worker.runs.has(runId)) this.post(worker, reply);
+    if (worker.runs.has(runId)) this.postReply(worker, reply);
   }
 
   private finish(worker: Worker, runId: number, result: RunFlowResult): void {

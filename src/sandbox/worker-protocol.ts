@@ -39,3 +39,10 @@ export type FromWorker =
   | { type: "call"; runId: number; callId: number; call: CapabilityCall; ctx: WireCallContext }
   | { type: "event"; runId: number; event: FlowEvent }
   | { type: "done"; runId: number; result: RunFlowResult };
+
+/**
+ * What one IPC write from a worker carries: a message, or several in the order they were
+ * made (worker.ts queues step events and sends them with the next call, the run's end, or
+ * at the end of the event-loop turn, whichever comes first).
+ */
+export type FromWorkerWire = FromWorker | { type: "batch"; messages: FromWorker[] };

@@ -6,7 +6,7 @@
  */
 import { runInIsolate, prewarm } from "./isolate-run";
 import { provideRuntimeScript } from "./runtime-script";
-import type { FromWorker, ToWorker, WorkerRun } from "./worker-protocol";
+import type { FromWorker, FromWorkerWire, ToWorker, WorkerRun } from "./worker-protocol";
 
 type Pending = { resolve: (value: unknown) => void; reject: (error: Error) => void };
 
@@ -14,8 +14,37 @@ const pending = new Map<string, Pending>();
 const cancels = new Map<number, AbortController>();
 let nextCall = 0;
 
+/**
+ * Messages to the parent, in the order they were made. Each IPC message costs a write here and
+ * a read and a dispatch in the parent (where capability calls are journaled), so step events
+ * wait in `outbox` and go with the next call or run end (sent at once: nothing waits on an
+ * event, but the parent waits on those), or at the end of this event-loop turn (setImmediate):
+ * an event is never held longer than that. The flow's messages arrive here in bursts (one step
+ * finishing, the next starting and making its call), so a sequential step costs one message
+ * each way instead of three out and one back.
+ */
+let outbox: FromWorker[] = [];
+let flushQueued = false;
+
+function flush(): void {
+  if (!outbox.length) return;
+  const messages = outbox;
+  outbox = [];
+  process.send?.(
+    messages.length === 1 ? messages[0]! : ({ type: "batch", messages } satisfies FromWorkerWire),
+  );
+}
+
 function send(message: FromWorker): void {
-  process.send?.(message);
+  outbox.push(message);
+  if (message.type !== "event") flush();
+  else if (!flushQueued) {
+    flushQueued = true;
+    setImmediate(() => {
+      flushQueued = false;
+      flush();
+    });
+  }
 }
 
 function fromReply(error: { code: string; message: string } | undefined): Error {

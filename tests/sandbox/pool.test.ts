@@ -90,6 +90,43 @@ describe("the sandbox worker pool", () => {
     }
   });
 
+  it("hands the parent events and calls in the order the flow made them", async () => {
+    const flow = await bundle(
+      'for (const name of ["a", "b", "c"]) await step(name, { host: "web1" }, () => ssh.exec("web1", `echo ${name}`));',
+    );
+    const seen: string[] = [];
+    const result = await pool.run({
+      ...options(flow, async (call, ctx) => {
+        seen.push(`call ${ctx.stepId} ${call.name}`);
+        return { exitCode: 0, signal: null, stdout: "", stderr: "", truncated: false };
+      }),
+      onEvent: (e) => void (e.type !== "log" && seen.push(`${e.type} ${e.stepId}`)),
+    });
+    expect(result).toEqual({ status: "succeeded", error: null });
+    expect(seen).toEqual(
+      ["a", "b", "c"].flatMap((s) => [`step.started ${s}`, `call ${s} ssh.exec`, `step.finished ${s}`]),
+    );
+  });
+
+  it("fails a call whose result cannot be sent to the worker, and the run goes on", async () => {
+    const out = await compileSource(
+      'import { defineFlow, log, ssh } from "intentflow:sdk";\nexport default defineFlow({ name: "plain" }, async () => {\n  try {\n    await ssh.exec("web1", "uptime");\n  } catch (e) {\n    await log(String((e as Error).message));\n  }\n  await ssh.exec("web1", "uptime");\n});\n',
+    );
+    expect(out.diagnostics).toEqual([]);
+    const flow = out.bundle!;
+    const logs: string[] = [];
+    let calls = 0;
+    const result = await pool.run({
+      ...options(flow, async () => {
+        const value = { exitCode: 0, signal: null, stdout: "", stderr: "", truncated: false };
+        return ++calls === 1 ? { ...value, extra: () => 1 } : value;
+      }),
+      onEvent: (e) => void (e.type === "log" && logs.push(e.message)),
+    });
+    expect(result).toEqual({ status: "succeeded", error: null });
+    expect(logs).toEqual([expect.stringMatching(/could not be cloned/)]);
+  });
+
   it("gives workers no environment beyond PATH and Node's IPC channel", async () => {
     const pid = pool.pids[0]!;
     const { readFileSync } = await import("node:fs");
