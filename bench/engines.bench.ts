@@ -12,6 +12,7 @@ import type { JobQueue } from "../src/engines/job-queue";
 import { MemoryQueue } from "../src/engines/memory-queue";
 import { QueueEngine } from "../src/engines/queue-engine";
 import { loadRunContext, Runs } from "../src/engines/runs";
+import { dropRedisPrefix } from "../tests/engines/queues";
 import { makePlanForBench } from "./engines-plan";
 import { openStore } from "../src/store";
 import type { FlowVersionRecord, RunRecord, Store } from "../src/store/types";
@@ -329,12 +330,11 @@ async function queueFigures(): Promise<Figure[]> {
   const raw: QueueRound[] = [];
   const ours: QueueRound[] = [];
   const oursOnce = async () => {
-    const redis = new BullQueue({
-      connection: { kind: "redis", url: REDIS_URL },
-      prefix: `bench${randomBytes(4).toString("hex")}`,
-    });
+    const prefix = `bench${randomBytes(4).toString("hex")}`;
+    const redis = new BullQueue({ connection: { kind: "redis", url: REDIS_URL }, prefix });
     ours.push(await queueThroughput(redis, JOBS));
     await redis.close();
+    await dropRedisPrefix(REDIS_URL, prefix);
   };
   for (let i = 0; i < ROUNDS; i++) {
     if (i % 2 === 0) {
