@@ -1,8 +1,10 @@
 import { createHash } from "node:crypto";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { compileSource } from "../../src/compile";
-import { bundleFlow } from "../../src/compile/bundle";
+import { bundleFlow, onlySdkImported } from "../../src/compile/bundle";
 
 const source = [
   'import { defineFlow, log } from "intentflow:sdk";',
@@ -62,6 +64,54 @@ describe("bundle", () => {
     const { bundle } = await bundleFlow(source);
     expect(bundle?.code).not.toContain(tmpdir());
     expect(bundle?.map).not.toContain(tmpdir());
+  });
+
+  it("refuses imports that resolve to real files, whatever their kind, and bundles none of them", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "intentflow-bundle-"));
+    const secret = join(dir, "secret.json");
+    writeFileSync(secret, JSON.stringify({ token: "planted-secret-7f3a" }));
+    try {
+      const imports = [
+        `import s from ${JSON.stringify(secret)};\nexport const t = s;`,
+        'import "./intentflow-sdk.js";',
+        'export const r = require("./intentflow-sdk.js");',
+        'export const d = () => import("./intentflow-sdk.js");',
+      ];
+      for (const line of imports) {
+        const { bundle, diagnostics } = await bundleFlow(`${line}\n${source}`);
+        expect(bundle, line).toBeNull();
+        expect(diagnostics[0]?.message, line).toMatch(/^flows may import only "intentflow:sdk", not "/);
+        expect(JSON.stringify(diagnostics)).not.toContain("planted-secret");
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it("takes a plugin-free build only when its metafile shows the SDK and nothing else", () => {
+    const sdk = { bytes: 1, imports: [] };
+    const flow = (original: string, extra: object = {}) => ({
+      bytes: 1,
+      imports: [{ path: "intentflow-sdk.js", kind: "import-statement" as const, original, ...extra }],
+    });
+    const ok = { inputs: { "flow.ts": flow("intentflow:sdk"), "intentflow-sdk.js": sdk }, outputs: {} };
+    expect(onlySdkImported(ok)).toBe(true);
+    expect(onlySdkImported({ ...ok, inputs: { ...ok.inputs, "flow.ts": flow("./intentflow-sdk.js") } })).toBe(
+      false,
+    );
+    expect(onlySdkImported({ ...ok, inputs: { ...ok.inputs, "/etc/secret.json": sdk } })).toBe(false);
+    expect(
+      onlySdkImported({
+        ...ok,
+        inputs: { ...ok.inputs, "flow.ts": flow("intentflow:sdk", { external: true }) },
+      }),
+    ).toBe(false);
+    expect(
+      onlySdkImported({
+        ...ok,
+        inputs: { ...ok.inputs, "intentflow-sdk.js": { bytes: 1, imports: flow("fs").imports } },
+      }),
+    ).toBe(false);
   });
 
   it("reports SDK names that do not exist", async () => {
