@@ -1,5 +1,7 @@
 import { readFileSync } from "node:fs";
-import type { Stack } from "./stack";
+import { type LlmReplayServer, startLlmReplayServer } from "../../fixtures/llm/replay-server";
+import type { TestHostSpec } from "../../fixtures/test-hosts/server";
+import { NGINX_HOSTS, type Stack, startStack } from "./stack";
 
 /**
  * A reusable service check (fixtures/library): which service and which hosts are parameters.
@@ -41,4 +43,25 @@ export async function promoteServiceCheck(
   if (promoted.status !== 201)
     throw new Error(`promoting the service check: ${promoted.status} ${JSON.stringify(promoted.body)}`);
   return promoted.body.entry;
+}
+
+/** web1 and web2 as NGINX_HOSTS has them, and web3 with nginx active: room to widen a web1/web2 flow. */
+export const LIBRARY_HOSTS: TestHostSpec[] = [
+  ...NGINX_HOSTS,
+  { name: "web3", services: { nginx: "active" } },
+];
+
+/** The stack on LIBRARY_HOSTS with the OpenAI planner behind a replay server that counts its calls. */
+export async function startWithReplayedOpenAi(): Promise<{ llm: LlmReplayServer; stack: Stack }> {
+  const llm = await startLlmReplayServer({ scenario: "nginx-restart" });
+  try {
+    const stack = await startStack(
+      { LLM_PROVIDER: "openai", OPENAI_API_KEY: "sk-test", OPENAI_BASE_URL: `${llm.url}/v1` },
+      LIBRARY_HOSTS,
+    );
+    return { llm, stack };
+  } catch (e) {
+    await llm.close();
+    throw e;
+  }
 }

@@ -1,11 +1,8 @@
 import { afterEach, describe, expect, it } from "vitest";
-import { type LlmReplayServer, startLlmReplayServer } from "../../fixtures/llm/replay-server";
-import type { TestHostSpec } from "../../fixtures/test-hosts/server";
+import type { LlmReplayServer } from "../../fixtures/llm/replay-server";
 import { say } from "../chat/conversation";
-import { planServiceCheck, promoteServiceCheck } from "../helpers/library";
-import { NGINX_HOSTS, type Stack, startStack } from "../helpers/stack";
-
-const HOSTS: TestHostSpec[] = [...NGINX_HOSTS, { name: "web3", services: { nginx: "active" } }];
+import { planServiceCheck, promoteServiceCheck, startWithReplayedOpenAi } from "../helpers/library";
+import type { Stack } from "../helpers/stack";
 
 /**
  * The library through POST /v1/chat: chat asks the same pipeline as POST /v1/intents, so a
@@ -21,11 +18,7 @@ describe("the flow library through chat (the OpenAI planner behind a counting re
   });
 
   async function promoted(engine: "queue" | "flow"): Promise<string> {
-    llm = await startLlmReplayServer({ scenario: "nginx-restart" });
-    stack = await startStack(
-      { LLM_PROVIDER: "openai", OPENAI_API_KEY: "sk-test", OPENAI_BASE_URL: `${llm.url}/v1` },
-      HOSTS,
-    );
+    ({ llm, stack } = await startWithReplayedOpenAi());
     const flowId = await planServiceCheck(stack, engine);
     await promoteServiceCheck(stack, flowId, [
       "check nginx on web1 and web2",

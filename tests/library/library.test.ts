@@ -1,10 +1,12 @@
 import { afterEach, describe, expect, it } from "vitest";
-import { type LlmReplayServer, startLlmReplayServer } from "../../fixtures/llm/replay-server";
-import type { TestHostSpec } from "../../fixtures/test-hosts/server";
-import { planServiceCheck, promoteServiceCheck, SERVICE_CHECK } from "../helpers/library";
-import { NGINX_HOSTS, type Stack, startStack } from "../helpers/stack";
-
-const HOSTS: TestHostSpec[] = [...NGINX_HOSTS, { name: "web3", services: { nginx: "active" } }];
+import type { LlmReplayServer } from "../../fixtures/llm/replay-server";
+import {
+  planServiceCheck,
+  promoteServiceCheck,
+  SERVICE_CHECK,
+  startWithReplayedOpenAi,
+} from "../helpers/library";
+import type { Stack } from "../helpers/stack";
 
 describe("the flow library over HTTP (the OpenAI planner behind a counting replay server)", () => {
   let llm: LlmReplayServer;
@@ -33,11 +35,7 @@ describe("the flow library over HTTP (the OpenAI planner behind a counting repla
   }
 
   it("promotes an approved version with its parameters and approved hosts, and lists it", async () => {
-    llm = await startLlmReplayServer({ scenario: "nginx-restart" });
-    stack = await startStack(
-      { LLM_PROVIDER: "openai", OPENAI_API_KEY: "sk-test", OPENAI_BASE_URL: `${llm.url}/v1` },
-      HOSTS,
-    );
+    ({ llm, stack } = await startWithReplayedOpenAi());
     const { flowId, entry } = await promoted();
     expect(entry.params.map((p: any) => [p.name, p.type])).toEqual([
       ["hosts", "hosts"],
@@ -63,11 +61,7 @@ describe("the flow library over HTTP (the OpenAI planner behind a counting repla
   });
 
   it("reuses the approved flow for a close intent with new parameters and no LLM call, and runs it", async () => {
-    llm = await startLlmReplayServer({ scenario: "nginx-restart" });
-    stack = await startStack(
-      { LLM_PROVIDER: "openai", OPENAI_API_KEY: "sk-test", OPENAI_BASE_URL: `${llm.url}/v1` },
-      HOSTS,
-    );
+    ({ llm, stack } = await startWithReplayedOpenAi());
     const { flowId, entry } = await promoted();
 
     const reuse = await stack.call("POST", "/v1/intents", { text: "check redis on web1 and web2" });
@@ -102,11 +96,7 @@ describe("the flow library over HTTP (the OpenAI planner behind a counting repla
   });
 
   it("sends an intent the library does not cover to the LLM", async () => {
-    llm = await startLlmReplayServer({ scenario: "nginx-restart" });
-    stack = await startStack(
-      { LLM_PROVIDER: "openai", OPENAI_API_KEY: "sk-test", OPENAI_BASE_URL: `${llm.url}/v1` },
-      HOSTS,
-    );
+    ({ llm, stack } = await startWithReplayedOpenAi());
     await promoted();
     const planned = await stack.call("POST", "/v1/intents", {
       text: "check nginx on web1 and web2 and restart it where it is down",
@@ -120,11 +110,7 @@ describe("the flow library over HTTP (the OpenAI planner behind a counting repla
   it.each(["queue", "flow"] as const)(
     "widening a library flow's hosts makes a new version of the same flow pending review, calling no LLM (%s engine)",
     async (engine) => {
-      llm = await startLlmReplayServer({ scenario: "nginx-restart" });
-      stack = await startStack(
-        { LLM_PROVIDER: "openai", OPENAI_API_KEY: "sk-test", OPENAI_BASE_URL: `${llm.url}/v1` },
-        HOSTS,
-      );
+      ({ llm, stack } = await startWithReplayedOpenAi());
       const { flowId, entry } = await promoted(engine);
 
       const wider = await stack.call("POST", "/v1/intents?execute=true", {
@@ -201,11 +187,7 @@ describe("the flow library over HTTP (the OpenAI planner behind a counting repla
   it.each(["queue", "flow"] as const)(
     "a strict subset of the approved hosts reuses the library flow on just those hosts, approval carried over, no LLM call (%s engine)",
     async (engine) => {
-      llm = await startLlmReplayServer({ scenario: "nginx-restart" });
-      stack = await startStack(
-        { LLM_PROVIDER: "openai", OPENAI_API_KEY: "sk-test", OPENAI_BASE_URL: `${llm.url}/v1` },
-        HOSTS,
-      );
+      ({ llm, stack } = await startWithReplayedOpenAi());
       const { flowId, entry } = await promoted(engine);
 
       const narrow = await stack.call("POST", "/v1/intents?execute=true", { text: "check nginx on web1" });
@@ -293,11 +275,7 @@ describe("the flow library over HTTP (the OpenAI planner behind a counting repla
   );
 
   it("refuses (409 hosts_widened) to widen a library flow whose steps name their hosts outright", async () => {
-    llm = await startLlmReplayServer({ scenario: "nginx-restart" });
-    stack = await startStack(
-      { LLM_PROVIDER: "openai", OPENAI_API_KEY: "sk-test", OPENAI_BASE_URL: `${llm.url}/v1` },
-      HOSTS,
-    );
+    ({ llm, stack } = await startWithReplayedOpenAi());
     const fixed = {
       ...SERVICE_CHECK,
       params: SERVICE_CHECK.params.filter((p: any) => p.type !== "hosts"),
